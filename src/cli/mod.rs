@@ -1,0 +1,1012 @@
+//! Command-line parsing: nanoBragg's option spellings, substring rules and units.
+//!
+//! This is the only place that knows how nanoBragg.c reads its arguments. The rules are the
+//! reference's (section 2 of reference-behaviour.md): every argument starting with `-` is tested
+//! against every option in table order, by substring; values are read from the following
+//! arguments without being consumed; later options override earlier ones.
+//!
+//! Where the reference silently ignores something (an unknown option, a missing or non-numeric
+//! value, a stray word), this parser returns an error naming it instead. Where an accidental
+//! substring match changes what the user asked for (the `-misset_seed` and `-twotheta_axis`
+//! collisions), the reference's result is kept and a warning is recorded; `-fix_quirks`
+//! turns the collision off.
+
+pub mod table;
+
+use crate::cfmt::{atof, atoi, parse_f64_strict, parse_i32_strict};
+use crate::error::Error;
+use crate::options::{Convention, Interpolation, Misset, Options, Pivot, Precision, RTD, Shape};
+use table::{Cond, Entry, Key, SPELLINGS, TABLE};
+
+/// What the caller should do after parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Run,
+    Help,
+    Version,
+}
+
+/// The arguments the reference reads before anything else.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prescan {
+    /// `-img` file (last occurrence).
+    pub img: Option<String>,
+    /// `-mask` file (last occurrence).
+    pub mask: Option<String>,
+    /// `-fix_quirks` anywhere on the line.
+    pub fix_quirks: bool,
+}
+
+/// The pre-scan: any argument containing `-img` or `-mask` names a file (last wins).
+/// `args` excludes the program name.
+pub fn prescan(args: &[String]) -> Prescan {
+    let mut p = Prescan::default();
+    for (i, a) in args.iter().enumerate() {
+        if !a.starts_with('-') {
+            continue;
+        }
+        if a == "-fix_quirks" {
+            p.fix_quirks = true;
+        }
+        if let Some(next) = args.get(i + 1) {
+            if a.contains("-img") {
+                p.img = Some(next.clone());
+            }
+            if a.contains("-mask") {
+                p.mask = Some(next.clone());
+            }
+        }
+    }
+    p
+}
+
+/// Reads option values either strictly (the option the user meant) or with C `atof`/`atoi`
+/// (an accidental substring match, read exactly as the reference does).
+struct Values<'a> {
+    opt: &'a str,
+    vals: &'a [String],
+    strict: bool,
+}
+
+impl Values<'_> {
+    fn f(&self, k: usize) -> Result<f64, Error> {
+        let s = &self.vals[k];
+        if !self.strict {
+            return Ok(atof(s));
+        }
+        parse_f64_strict(s)
+            .ok_or_else(|| Error::usage(format!("{}: expected a number, got '{}'", self.opt, s)))
+    }
+    fn i(&self, k: usize) -> Result<i32, Error> {
+        let s = &self.vals[k];
+        if !self.strict {
+            return Ok(atoi(s));
+        }
+        parse_i32_strict(s)
+            .ok_or_else(|| Error::usage(format!("{}: expected an integer, got '{}'", self.opt, s)))
+    }
+    fn s(&self, k: usize) -> String {
+        self.vals[k].clone()
+    }
+    fn v3(&self) -> Result<[f64; 3], Error> {
+        Ok([self.f(0)?, self.f(1)?, self.f(2)?])
+    }
+}
+
+/// Parse `args` (without the program name) into `o`, which already holds the defaults and any
+/// values taken from `-img`/`-mask` headers. Warnings for reference quirks are appended to
+/// `warnings`.
+pub fn parse_into(
+    args: &[String],
+    o: &mut Options,
+    warnings: &mut Vec<String>,
+) -> Result<Action, Error> {
+    let fix = o.fix_quirks || args.iter().any(|a| a == "-fix_quirks");
+    o.fix_quirks = fix;
+    let argc = args.len();
+    // Arguments claimed as values by some option (so a non-option word there is fine).
+    let mut claimed = vec![false; argc];
+    let mut action = Action::Run;
+    for i in 0..argc {
+        let arg = args[i].as_str();
+        if !arg.starts_with('-') {
+            if !claimed[i] {
+                return Err(Error::usage(format!(
+                    "unexpected argument '{arg}' (not a value of any option)"
+                )));
+            }
+            continue;
+        }
+        // Which tests would fire on the spelling alone, and which of them is the option meant:
+        // the one with the longest matching key.
+        let matching: Vec<&Entry> = TABLE
+            .iter()
+            .filter(|e| e.conds.iter().any(|c| c.matches(arg)))
+            .collect();
+        if matching.is_empty() {
+            if claimed[i] {
+                continue; // a value that happens to start with '-', e.g. "-misset -10 5 5"
+            }
+            return Err(unknown_option(arg));
+        }
+        let best_len = matching
+            .iter()
+            .map(|e| longest_key(e, arg))
+            .max()
+            .unwrap_or(0);
+        let mut primary_fired = false;
+        let mut primary_missing: Option<&Entry> = None;
+        for e in &matching {
+            let primary = longest_key(e, arg) == best_len;
+            if fix && !primary && matches!(e.key, Key::Misset | Key::MissetRandom | Key::Twotheta) {
+                continue; // -fix_quirks: no accidental -misset / -twotheta from longer options
+            }
+            let avail = argc - i - 1;
+            if avail < e.need {
+                if e.key == Key::CurvedDet && primary {
+                    if fix {
+                        o.curved_det = true;
+                        primary_fired = true;
+                    } else {
+                        warnings.push(
+                            "-curved_det is the last argument, which nanoBragg.c ignores: flat detector rendered (-fix_quirks honours it)"
+                                .to_string(),
+                        );
+                        primary_fired = true;
+                    }
+                    continue;
+                }
+                if primary && primary_missing.is_none() {
+                    primary_missing = Some(e);
+                }
+                continue;
+            }
+            if e.key == Key::MissetRandom && !args[i + 1].contains("rand") {
+                continue;
+            }
+            let vals = &args[i + 1..];
+            let v = Values {
+                opt: arg,
+                vals,
+                strict: primary && !claimed[i],
+            };
+            let used = apply(e.key, arg, &v, o, fix, warnings, primary, &mut action)?;
+            for c in claimed.iter_mut().skip(i + 1).take(used) {
+                *c = true;
+            }
+            if primary {
+                primary_fired = true;
+            }
+            if e.stop {
+                break;
+            }
+        }
+        if !primary_fired && !claimed[i] {
+            if let Some(e) = primary_missing {
+                return Err(missing_value(arg, e));
+            }
+        }
+    }
+    Ok(action)
+}
+
+fn longest_key(e: &Entry, arg: &str) -> usize {
+    e.conds
+        .iter()
+        .filter(|c| c.matches(arg))
+        .map(|c| c.key().len())
+        .max()
+        .unwrap_or(0)
+}
+
+fn missing_value(arg: &str, e: &Entry) -> Error {
+    let what = match e.key {
+        Key::Misset => "three angles (deg) or 'random'".to_string(),
+        Key::Cell => "a b c alpha beta gamma".to_string(),
+        _ if e.need == 1 => "a value".to_string(),
+        _ => format!("{} values", e.need),
+    };
+    Error::usage(format!("{arg}: missing value (needs {what})"))
+}
+
+fn unknown_option(arg: &str) -> Error {
+    let mut msg = format!("unknown option '{arg}'");
+    if let Some(s) = suggest(arg) {
+        msg.push_str(&format!(" (did you mean '{s}'?)"));
+    }
+    Error::usage(msg)
+}
+
+/// The nearest valid spelling: one that starts with the argument, else the smallest edit
+/// distance (only if reasonably close).
+pub fn suggest(arg: &str) -> Option<&'static str> {
+    let lower = arg.to_ascii_lowercase();
+    if let Some(s) = SPELLINGS
+        .iter()
+        .filter(|s| s.to_ascii_lowercase().starts_with(&lower))
+        .min_by_key(|s| s.len())
+    {
+        return Some(s);
+    }
+    let (best, d) = SPELLINGS
+        .iter()
+        .map(|s| (*s, edit_distance(&lower, &s.to_ascii_lowercase())))
+        .min_by_key(|(_, d)| *d)?;
+    (d <= 3.max(arg.len() / 3)).then_some(best)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Apply one option test. Returns how many following arguments it read.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    key: Key,
+    arg: &str,
+    v: &Values,
+    o: &mut Options,
+    fix: bool,
+    warnings: &mut Vec<String>,
+    primary: bool,
+    action: &mut Action,
+) -> Result<usize, Error> {
+    let mm = |x: f64| x / 1000.0;
+    let deg = |x: f64| x / RTD;
+    Ok(match key {
+        Key::Na => {
+            o.n_cells[0] = v.i(0)? as f64;
+            1
+        }
+        Key::Nb => {
+            o.n_cells[1] = v.i(0)? as f64;
+            1
+        }
+        Key::Nc => {
+            o.n_cells[2] = v.i(0)? as f64;
+            1
+        }
+        Key::N => {
+            let n = v.i(0)? as f64;
+            o.n_cells = [n; 3];
+            1
+        }
+        Key::Cell => {
+            o.user_cell = true;
+            let mut n = 0;
+            while n < 6 && n < v.vals.len() && !v.vals[n].starts_with('-') {
+                let x = v.f(n)?;
+                match n {
+                    0..=2 => o.cell_lengths[n] = x,
+                    _ => o.cell_angles[n - 3] = deg(x),
+                }
+                n += 1;
+            }
+            if n == 0 && v.strict {
+                return Err(Error::usage(format!(
+                    "{arg}: missing value (needs a b c alpha beta gamma)"
+                )));
+            }
+            n
+        }
+        Key::MissetRandom => {
+            o.misset = Misset::Random;
+            1
+        }
+        Key::Misset => {
+            let ang = [deg(v.f(0)?), deg(v.f(1)?), deg(v.f(2)?)];
+            if !primary {
+                warnings.push(format!(
+                    "{arg} {} is also read as misset angles ({}, {}, {} deg), as nanoBragg.c does{}; -fix_quirks reads it only as a seed",
+                    v.vals[0],
+                    crate::cfmt::fmt_g(ang[0] * RTD),
+                    crate::cfmt::fmt_g(ang[1] * RTD),
+                    crate::cfmt::fmt_g(ang[2] * RTD),
+                    if o.misset == Misset::Random { " (cancelling -misset random)" } else { "" }
+                ));
+            }
+            o.misset = Misset::Angles(ang);
+            3
+        }
+        Key::SampleSize | Key::XtalSize => {
+            let x = mm(v.f(0)?);
+            o.sample_size = [x; 3];
+            1
+        }
+        Key::SampleX | Key::XtalX => {
+            o.sample_size[0] = mm(v.f(0)?);
+            1
+        }
+        Key::SampleY | Key::XtalY => {
+            o.sample_size[1] = mm(v.f(0)?);
+            1
+        }
+        Key::SampleZ | Key::XtalZ => {
+            o.sample_size[2] = mm(v.f(0)?);
+            1
+        }
+        Key::Density | Key::MolecularWeight => {
+            v.f(0)?;
+            1
+        }
+        Key::Xbeam => {
+            o.xbeam = mm(v.f(0)?);
+            o.pivot = Pivot::Beam;
+            1
+        }
+        Key::Ybeam => {
+            o.ybeam = mm(v.f(0)?);
+            o.pivot = Pivot::Beam;
+            1
+        }
+        Key::Xclose => {
+            o.xclose = mm(v.f(0)?);
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::Yclose => {
+            o.yclose = mm(v.f(0)?);
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::Orgx => {
+            o.orgx = v.f(0)?;
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::Orgy => {
+            o.orgy = v.f(0)?;
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::Pivot => {
+            let w = &v.vals[0];
+            let sample = w.contains("sample");
+            let beam = w.contains("beam");
+            if v.strict && !sample && !beam {
+                return Err(Error::usage(format!(
+                    "{arg}: expected 'beam' or 'sample', got '{w}'"
+                )));
+            }
+            if sample {
+                o.pivot = Pivot::Sample;
+            }
+            if beam {
+                o.pivot = Pivot::Beam;
+            }
+            o.pivot_given = true;
+            1
+        }
+        Key::Mosflm => set_convention(o, Convention::Mosflm, Pivot::Beam),
+        Key::Xds => set_convention(o, Convention::Xds, Pivot::Sample),
+        Key::Adxv => set_convention(o, Convention::Adxv, Pivot::Beam),
+        Key::Denzo => set_convention(o, Convention::Denzo, Pivot::Beam),
+        Key::Dials => set_convention(o, Convention::Dials, Pivot::Beam),
+        Key::FdetVector => custom_vector(o, v, |o| &mut o.fdet)?,
+        Key::SdetVector => custom_vector(o, v, |o| &mut o.sdet)?,
+        Key::OdetVector => custom_vector(o, v, |o| &mut o.odet)?,
+        Key::BeamVector => custom_vector(o, v, |o| &mut o.beam)?,
+        Key::PolarVector => custom_vector(o, v, |o| &mut o.polar_vector)?,
+        Key::SpindleAxis => custom_vector(o, v, |o| &mut o.spindle)?,
+        Key::TwothetaAxis => custom_vector(o, v, |o| &mut o.twotheta_axis)?,
+        Key::Pix0Vector => {
+            o.convention = Convention::Custom;
+            o.pix0 = Some(v.v3()?);
+            3
+        }
+        Key::Distance => {
+            o.distance = mm(v.f(0)?);
+            o.pivot = Pivot::Beam;
+            1
+        }
+        Key::CloseDistance => {
+            o.close_distance = mm(v.f(0)?);
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::DetectorAbs => {
+            let w = &v.vals[0];
+            if w.contains("inf") || atof(w) == 0.0 {
+                if v.strict && !w.contains("inf") {
+                    v.f(0)?;
+                }
+                o.detector_thick = 0.0;
+                o.detector_mu = 0.0;
+            } else {
+                o.detector_mu = 1.0 / (v.f(0)? * 1e-6);
+            }
+            1
+        }
+        Key::DetectorThick => {
+            o.detector_thick = v.f(0)? * 1e-6;
+            1
+        }
+        Key::DetectorThicksteps | Key::Thicksteps => {
+            o.detector_thicksteps = v.i(0)?;
+            1
+        }
+        Key::Twotheta => {
+            let x = v.f(0)?;
+            if !primary {
+                warnings.push(format!(
+                    "{arg} also sets the detector 2theta to {} deg and pivots about the sample, as nanoBragg.c does; -fix_quirks reads it only as an axis",
+                    v.vals[0]
+                ));
+            }
+            o.twotheta = deg(x);
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::DetectorRotx => {
+            o.det_rot[0] = deg(v.f(0)?);
+            1
+        }
+        Key::DetectorRoty => {
+            o.det_rot[1] = deg(v.f(0)?);
+            1
+        }
+        Key::DetectorRotz => {
+            o.det_rot[2] = deg(v.f(0)?);
+            1
+        }
+        Key::Detsize => {
+            let x = mm(v.f(0)?);
+            o.detsize = [x, x];
+            1
+        }
+        Key::DetsizeF => {
+            o.detsize[0] = mm(v.f(0)?);
+            1
+        }
+        Key::DetsizeS => {
+            o.detsize[1] = mm(v.f(0)?);
+            1
+        }
+        Key::Detpixels => {
+            let n = v.i(0)?;
+            o.pixels = [n, n];
+            1
+        }
+        Key::DetpixelsF => {
+            o.pixels[0] = v.i(0)?;
+            1
+        }
+        Key::DetpixelsS => {
+            o.pixels[1] = v.i(0)?;
+            1
+        }
+        Key::CurvedDet => {
+            o.curved_det = true;
+            0
+        }
+        Key::Pixel => {
+            o.pixel_size = mm(v.f(0)?);
+            1
+        }
+        Key::PointPixel => {
+            o.point_pixel = true;
+            0
+        }
+        Key::Polar => {
+            o.polarization = v.f(0)?;
+            o.nopolar = false;
+            1
+        }
+        Key::Nopolar => {
+            o.nopolar = true;
+            0
+        }
+        Key::OversampleThick => {
+            o.oversample_thick = true;
+            0
+        }
+        Key::OversamplePolar => {
+            o.oversample_polar = true;
+            0
+        }
+        Key::OversampleOmega => {
+            o.oversample_omega = true;
+            0
+        }
+        Key::Oversample => {
+            o.oversample = v.i(0)?;
+            1
+        }
+        Key::Roi => {
+            o.roi = [v.i(0)?, v.i(1)?, v.i(2)?, v.i(3)?];
+            4
+        }
+        Key::Lambda => {
+            o.lambda0 = v.f(0)? / 1.0e10;
+            1
+        }
+        Key::Energy => {
+            o.lambda0 = (12398.42 / v.f(0)?) / 1.0e10;
+            1
+        }
+        Key::Fluence => {
+            o.fluence = v.f(0)?;
+            1
+        }
+        Key::Flux => {
+            o.flux = v.f(0)?;
+            1
+        }
+        Key::Exposure => {
+            o.exposure = v.f(0)?;
+            1
+        }
+        Key::Beamsize => {
+            o.beamsize = v.f(0)? / 1000.0;
+            1
+        }
+        Key::Mosaic => {
+            o.mosaic_spread = deg(v.f(0)?);
+            1
+        }
+        Key::MosaicDomains => {
+            o.mosaic_domains = v.i(0)?;
+            1
+        }
+        Key::Dispersion => {
+            o.dispersion = v.f(0)? / 100.0;
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Dispsteps => {
+            o.dispsteps = v.i(0)?;
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Divergence => {
+            let x = mm(v.f(0)?);
+            o.hdivrange = x;
+            o.vdivrange = x;
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Hdivrange => {
+            o.hdivrange = mm(v.f(0)?);
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Vdivrange => {
+            o.vdivrange = mm(v.f(0)?);
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Hdivstep => {
+            o.hdivstep = mm(v.f(0)?);
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Hdivsteps => {
+            o.hdivsteps = v.i(0)?;
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Vdivstep => {
+            o.vdivstep = mm(v.f(0)?);
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Vdivsteps => {
+            o.vdivsteps = v.i(0)?;
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::Divsteps => {
+            let n = v.i(0)?;
+            o.hdivsteps = n;
+            o.vdivsteps = n;
+            o.divergence_options.push(arg.to_string());
+            1
+        }
+        Key::RoundDiv => {
+            o.round_div = true;
+            0
+        }
+        Key::SquareDiv => {
+            o.round_div = false;
+            0
+        }
+        Key::Adc => {
+            o.adc = v.f(0)?;
+            1
+        }
+        Key::Phi => {
+            o.phi0 = deg(v.f(0)?);
+            1
+        }
+        Key::Osc => {
+            o.osc = deg(v.f(0)?);
+            1
+        }
+        Key::Phistep => {
+            o.phistep = deg(v.f(0)?);
+            1
+        }
+        Key::Phisteps => {
+            o.phisteps = v.i(0)?;
+            1
+        }
+        Key::Dmin => {
+            o.dmin = v.f(0)? * 1e-10;
+            1
+        }
+        Key::Mat => {
+            o.matfile = Some(v.s(0));
+            1
+        }
+        Key::Hkl => {
+            o.hklfile = Some(v.s(0));
+            1
+        }
+        Key::DefaultF => {
+            o.default_f = v.f(0)?;
+            1
+        }
+        Key::Dump => {
+            o.dumpfile = v.s(0);
+            1
+        }
+        Key::Img => {
+            o.imgfile = Some(v.s(0));
+            1
+        }
+        Key::Mask => {
+            o.maskfile = Some(v.s(0));
+            1
+        }
+        Key::Stolout => 1,
+        Key::Stol | Key::Stol4 | Key::StolQ => {
+            o.stolfile = Some(v.s(0));
+            1
+        }
+        Key::Sourcefile => {
+            o.sourcefile = Some(v.s(0));
+            1
+        }
+        Key::Floatfile => {
+            o.floatfile = v.s(0);
+            1
+        }
+        Key::Intfile => {
+            o.intfile = v.s(0);
+            1
+        }
+        Key::Pgmfile => {
+            o.pgmfile = v.s(0);
+            o.write_pgm = true;
+            1
+        }
+        Key::Noisefile => {
+            o.noisefile = v.s(0);
+            o.write_noise = true;
+            1
+        }
+        Key::Nonoise => {
+            o.write_noise = false;
+            0
+        }
+        Key::Nopgm => {
+            o.write_pgm = false;
+            0
+        }
+        Key::Scale => {
+            o.intfile_scale = v.f(0)?;
+            1
+        }
+        Key::Pgmscale => {
+            o.pgm_scale = v.f(0)?;
+            o.write_pgm = true;
+            1
+        }
+        Key::Coherent => 0,
+        Key::Printout => {
+            o.printout = true;
+            0
+        }
+        Key::Noprogress => {
+            o.progress = false;
+            0
+        }
+        Key::Progress => {
+            o.progress = true;
+            0
+        }
+        Key::Interpolate => {
+            o.interpolate = Interpolation::On;
+            0
+        }
+        Key::Nointerpolate => {
+            o.interpolate = Interpolation::Off;
+            0
+        }
+        Key::RoundXtal => {
+            o.shape = Shape::Round;
+            0
+        }
+        Key::SquareXtal => {
+            o.shape = Shape::Square;
+            0
+        }
+        Key::GaussXtal => {
+            o.shape = Shape::Gauss;
+            0
+        }
+        Key::TophatSpots => {
+            o.shape = Shape::Tophat;
+            0
+        }
+        Key::Fudge => {
+            o.fudge = v.f(0)?;
+            1
+        }
+        Key::PrintoutPixel => {
+            o.printout_pixel = [v.i(0)?, v.i(1)?];
+            if fix {
+                o.printout = true;
+            }
+            2
+        }
+        Key::Seed => {
+            o.seed = -(v.i(0)? as i64);
+            1
+        }
+        Key::MosaicSeed => {
+            o.mosaic_seed = -(v.i(0)? as i64);
+            1
+        }
+        Key::MissetSeed => {
+            o.misset_seed = -(v.i(0)? as i64);
+            1
+        }
+        Key::Water => {
+            o.water_size = v.f(0)? / 1e6;
+            1
+        }
+        Key::Precision => {
+            o.precision = match v.vals[0].as_str() {
+                "double" => Precision::Double,
+                "single" | "float" => Precision::Single,
+                w => {
+                    return Err(Error::usage(format!(
+                        "{arg}: expected 'double' or 'single', got '{w}'"
+                    )));
+                }
+            };
+            1
+        }
+        Key::FixQuirks => {
+            o.fix_quirks = true;
+            0
+        }
+        Key::FixCell => {
+            o.fix_cell = true;
+            0
+        }
+        Key::Help => {
+            *action = Action::Help;
+            0
+        }
+        Key::Version => {
+            *action = Action::Version;
+            0
+        }
+    })
+}
+
+fn set_convention(o: &mut Options, c: Convention, p: Pivot) -> usize {
+    o.convention = c;
+    o.pivot = p;
+    0
+}
+
+fn custom_vector(
+    o: &mut Options,
+    v: &Values,
+    field: impl FnOnce(&mut Options) -> &mut [f64; 3],
+) -> Result<usize, Error> {
+    let x = v.v3()?;
+    o.convention = Convention::Custom;
+    *field(o) = x;
+    Ok(3)
+}
+
+/// The `-help` text: every option with a short description.
+pub fn usage() -> String {
+    let mut s = String::from(
+        "usage: nanoBragg [options]\n\
+         Renders the X-ray diffraction image of a nanocrystal. A crystal needs -cell or -mat,\n\
+         and structure factors from -hkl, a previous run's Fdump.bin, or -default_F.\n\
+         Lengths in mm unless noted, angles in degrees, wavelength in Angstrom.\noptions:\n",
+    );
+    let mut seen = std::collections::HashSet::new();
+    for e in TABLE {
+        if e.help.is_empty() || !seen.insert(e.key) {
+            continue;
+        }
+        let names: Vec<&str> = e
+            .conds
+            .iter()
+            .map(|c| c.key())
+            .filter(|k| k.len() > 2 || *k == "-N" || *k == "-Q")
+            .collect();
+        let name = names.join(" ");
+        s.push_str(&format!("  {:<28} {}\n", name, e.help));
+    }
+    s
+}
+
+#[allow(dead_code)]
+fn _cond_is_used(c: Cond) -> &'static str {
+    c.key()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<(Options, Vec<String>), Error> {
+        let args: Vec<String> = line.split_whitespace().map(String::from).collect();
+        let mut o = Options::new(-1000);
+        let mut w = Vec::new();
+        parse_into(&args, &mut o, &mut w)?;
+        Ok((o, w))
+    }
+
+    #[test]
+    fn units_are_converted_like_the_reference() {
+        let (o, _) =
+            parse("-distance 100 -pixel 0.1 -lambda 6.2 -phi 10 -mosaic 0.5 -dmin 2 -water 50")
+                .unwrap();
+        assert_eq!(o.distance, 100.0 / 1000.0);
+        assert_eq!(o.pixel_size, 0.1 / 1000.0);
+        assert_eq!(o.lambda0, 6.2 / 1e10);
+        assert_eq!(o.phi0, 10.0 / RTD);
+        assert_eq!(o.mosaic_spread, 0.5 / RTD);
+        assert_eq!(o.dmin, 2.0 * 1e-10);
+        assert_eq!(o.water_size, 50.0 / 1e6);
+    }
+
+    #[test]
+    fn substring_aliases_work() {
+        let (o, _) =
+            parse("-wavelength 2 -mosaic_domains 4 -detpixels_x 10 -floatimage f.bin").unwrap();
+        assert_eq!(o.lambda0, 2.0 / 1e10);
+        assert_eq!(o.mosaic_domains, 4);
+        assert_eq!(o.pixels[0], 10);
+        assert_eq!(o.floatfile, "f.bin");
+        let (o, _) = parse("--lambda 3").unwrap();
+        assert_eq!(o.lambda0, 3.0 / 1e10);
+    }
+
+    #[test]
+    fn misset_seed_collision_is_kept_and_warned() {
+        let (o, w) = parse("-misset random -misset_seed 777 -lambda 1.0 -N 5").unwrap();
+        assert_eq!(o.misset, Misset::Angles([777.0 / RTD, 0.0, 1.0 / RTD]));
+        assert_eq!(o.misset_seed, -777);
+        assert_eq!(o.lambda0, 1e-10);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("-fix_quirks"));
+        // at the end of the line there are not three values after it: no collision
+        let (o, w) = parse("-misset random -lambda 1.0 -misset_seed 777").unwrap();
+        assert_eq!(o.misset, Misset::Random);
+        assert!(w.is_empty());
+        // -fix_quirks: only a seed
+        let (o, w) = parse("-misset random -misset_seed 777 -lambda 1.0 -N 5 -fix_quirks").unwrap();
+        assert_eq!(o.misset, Misset::Random);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn twotheta_axis_collision() {
+        let (o, w) = parse("-twotheta_axis 2 0 -1").unwrap();
+        assert_eq!(o.twotheta, 2.0 / RTD);
+        assert_eq!(o.pivot, Pivot::Sample);
+        assert_eq!(o.convention, Convention::Custom);
+        assert_eq!(w.len(), 1);
+        let (o, _) = parse("-twotheta_axis 2 0 -1 -fix_quirks").unwrap();
+        assert_eq!(o.twotheta, 0.0);
+    }
+
+    #[test]
+    fn order_decides_switch_pairs() {
+        let (o, _) = parse("-nonoise -noisefile x.img").unwrap();
+        assert!(o.write_noise);
+        let (o, _) = parse("-noisefile x.img -nonoise").unwrap();
+        assert!(!o.write_noise);
+    }
+
+    #[test]
+    fn cell_reads_up_to_six_values() {
+        let (o, _) = parse("-cell 70 80 90 75 85 95 -N 5").unwrap();
+        assert_eq!(o.cell_lengths, [70.0, 80.0, 90.0]);
+        assert_eq!(o.cell_angles[2], 95.0 / RTD);
+        let (o, _) = parse("-cell 50 -N 5").unwrap();
+        assert_eq!(o.cell_lengths, [50.0, 0.0, 0.0]);
+        assert!(o.user_cell);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let e = parse("-dispstep 3").unwrap_err().to_string();
+        assert!(e.contains("-dispstep") && e.contains("-dispsteps"), "{e}");
+        let e = parse("-distance").unwrap_err().to_string();
+        assert!(e.contains("missing value"), "{e}");
+        let e = parse("-distance 10mm").unwrap_err().to_string();
+        assert!(e.contains("expected a number") && e.contains("10mm"), "{e}");
+        let e = parse("-N 5.5").unwrap_err().to_string();
+        assert!(e.contains("integer"), "{e}");
+        let e = parse("-cell 100 100 100 90 90 90 90")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unexpected argument '90'"), "{e}");
+        let e = parse("-frobnicate 7").unwrap_err().to_string();
+        assert!(e.contains("unknown option '-frobnicate'"), "{e}");
+        let e = parse("-misset 10 20").unwrap_err().to_string();
+        assert!(e.contains("-misset"), "{e}");
+        let e = parse("-pivot middle").unwrap_err().to_string();
+        assert!(e.contains("'beam' or 'sample'"), "{e}");
+    }
+
+    #[test]
+    fn negative_values_are_values() {
+        let (o, _) = parse("-misset -10 20 -30 -Xbeam -5").unwrap();
+        assert_eq!(
+            o.misset,
+            Misset::Angles([-10.0 / RTD, 20.0 / RTD, -30.0 / RTD])
+        );
+        assert_eq!(o.xbeam, -0.005);
+    }
+
+    #[test]
+    fn curved_det_needs_a_following_argument() {
+        let (o, w) = parse("-curved_det").unwrap();
+        assert!(!o.curved_det);
+        assert_eq!(w.len(), 1);
+        let (o, _) = parse("-curved_det -nopgm").unwrap();
+        assert!(o.curved_det);
+        let (o, _) = parse("-fix_quirks -curved_det").unwrap();
+        assert!(o.curved_det);
+    }
+
+    #[test]
+    fn prescan_finds_img_and_mask() {
+        let args: Vec<String> = "-mask m.img -img a.img -img b.img -fix_quirks"
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let p = prescan(&args);
+        assert_eq!(p.img.as_deref(), Some("b.img"));
+        assert_eq!(p.mask.as_deref(), Some("m.img"));
+        assert!(p.fix_quirks);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest("-dispstep"), Some("-dispsteps"));
+        assert_eq!(suggest("-hdiv"), Some("-hdivrange"));
+        assert_eq!(suggest("-lamda"), Some("-lambda"));
+    }
+
+    #[test]
+    fn every_spelling_is_accepted() {
+        for s in SPELLINGS {
+            let ok = TABLE.iter().any(|e| e.conds.iter().any(|c| c.matches(s)));
+            assert!(ok, "{s} fires no test");
+        }
+    }
+}

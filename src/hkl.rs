@@ -1,0 +1,328 @@
+//! Structure factors: the HKL text file, the Fdump.bin cache, and the F grid.
+//!
+//! The grid covers h_min..=h_max (etc.) plus one extra zero plane per axis, exactly like the
+//! reference's padded array, so the Fdump.bin layout (C order, h outer, l inner, little-endian
+//! f64) can be written and read byte for byte.
+
+use crate::error::{Error, Result};
+
+/// Structure-factor grid with the reference's index ranges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HklGrid {
+    /// Minimum and maximum h, k, l.
+    pub min: [i32; 3],
+    pub max: [i32; 3],
+    /// max − min + 1 per axis (the stored array has one more plane per axis).
+    pub range: [i32; 3],
+    /// (range+1)³ values, h outer, l inner.
+    pub data: Vec<f64>,
+    /// Number of "initialized" reflections the reference reports (entries read from the HKL
+    /// file, or h_range·k_range·l_range for a dump file). Zero means no grid.
+    pub hkls: usize,
+}
+
+impl HklGrid {
+    fn alloc(min: [i32; 3], max: [i32; 3]) -> Result<HklGrid> {
+        let range = [
+            max[0] - min[0] + 1,
+            max[1] - min[1] + 1,
+            max[2] - min[2] + 1,
+        ];
+        let n = range
+            .iter()
+            .try_fold(1usize, |acc, r| {
+                usize::try_from(*r + 1)
+                    .ok()
+                    .and_then(|r| acc.checked_mul(r))
+            })
+            .filter(|n| *n <= (1usize << 31))
+            .ok_or_else(|| {
+                Error::invalid(format!("HKL index ranges {min:?}..{max:?} are too large"))
+            })?;
+        Ok(HklGrid {
+            min,
+            max,
+            range,
+            data: vec![0.0; n],
+            hkls: 0,
+        })
+    }
+
+    /// Index into `data` of grid offsets (h − h_min, k − k_min, l − l_min).
+    #[inline(always)]
+    pub fn index(&self, dh: i32, dk: i32, dl: i32) -> usize {
+        ((dh as usize) * (self.range[1] as usize + 1) + dk as usize) * (self.range[2] as usize + 1)
+            + dl as usize
+    }
+
+    /// Value at grid offsets.
+    #[inline(always)]
+    pub fn at(&self, dh: i32, dk: i32, dl: i32) -> f64 {
+        self.data[self.index(dh, dk, dl)]
+    }
+
+    /// Dump-file bytes: ASCII ranges, "\n\x0c", then the padded array as little-endian f64.
+    pub fn to_fdump(&self) -> Vec<u8> {
+        let mut out = format!(
+            "{} {} {} {} {} {}\n\x0c",
+            self.min[0], self.max[0], self.min[1], self.max[1], self.min[2], self.max[2]
+        )
+        .into_bytes();
+        out.reserve(self.data.len() * 8);
+        for v in &self.data {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// Read an HKL text file: one reflection per line, `h k l F`, whitespace separated; blank and
+/// `#` comment lines allowed. `default_f` fills the unlisted (non-padding) grid points when
+/// non-zero. Non-integer indices, wrong column counts and non-numbers are errors naming the line.
+pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> {
+    let mut entries: Vec<([i32; 3], f64)> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let lineno = n + 1;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = t.split_whitespace().collect();
+        if fields.len() != 4 {
+            return Err(Error::input(
+                path,
+                Some(lineno),
+                format!("expected 4 columns (h k l F), found {}", fields.len()),
+            ));
+        }
+        let mut idx = [0i32; 3];
+        for k in 0..3 {
+            let v = crate::cfmt::parse_f64_strict(fields[k]).ok_or_else(|| {
+                Error::input(
+                    path,
+                    Some(lineno),
+                    format!("'{}' is not a number", fields[k]),
+                )
+            })?;
+            if v != v.round() || v.abs() > 1e6 {
+                return Err(Error::input(
+                    path,
+                    Some(lineno),
+                    format!("Miller index '{}' is not an integer", fields[k]),
+                ));
+            }
+            idx[k] = v as i32;
+        }
+        let f = crate::cfmt::parse_f64_strict(fields[3])
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| {
+                Error::input(
+                    path,
+                    Some(lineno),
+                    format!("'{}' is not a finite number", fields[3]),
+                )
+            })?;
+        entries.push((idx, f));
+    }
+    if entries.is_empty() {
+        return Err(Error::input(
+            path,
+            None,
+            "no reflections (h k l F lines) found",
+        ));
+    }
+    let mut min = [i32::MAX; 3];
+    let mut max = [i32::MIN; 3];
+    for (idx, _) in &entries {
+        for k in 0..3 {
+            min[k] = min[k].min(idx[k]);
+            max[k] = max[k].max(idx[k]);
+        }
+    }
+    let mut g = HklGrid::alloc(min, max)?;
+    if default_f != 0.0 {
+        for h in 0..g.range[0] {
+            for k in 0..g.range[1] {
+                for l in 0..g.range[2] {
+                    let i = g.index(h, k, l);
+                    g.data[i] = default_f;
+                }
+            }
+        }
+    }
+    for (idx, f) in &entries {
+        let i = g.index(idx[0] - min[0], idx[1] - min[1], idx[2] - min[2]);
+        g.data[i] = *f;
+    }
+    g.hkls = entries.len();
+    Ok(g)
+}
+
+/// How to treat white-space bytes at the start of an Fdump.bin array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdumpRead {
+    /// As the reference: the header's format skips every white-space byte after the ranges,
+    /// including leading bytes of the binary data that happen to be white space.
+    Reference,
+    /// Data start right after "\n\x0c".
+    Exact,
+}
+
+/// Result of reading a dump file.
+#[derive(Clone, Debug)]
+pub struct Fdump {
+    pub grid: HklGrid,
+    /// Bytes of binary data swallowed by the reference's header format (0 normally).
+    pub swallowed: usize,
+}
+
+/// Read an Fdump.bin file (the reference's own cache format).
+pub fn read_fdump(path: &str, bytes: &[u8], mode: FdumpRead) -> Result<Fdump> {
+    let bad = |m: &str| Error::input(path, None, format!("not a valid Fdump file: {m}"));
+    // six integers separated by white space
+    let mut pos = 0;
+    let mut vals = [0i32; 6];
+    for v in vals.iter_mut() {
+        while pos < bytes.len() && is_space(bytes[pos]) {
+            pos += 1;
+        }
+        let start = pos;
+        if pos < bytes.len() && (bytes[pos] == b'-' || bytes[pos] == b'+') {
+            pos += 1;
+        }
+        let ds = pos;
+        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+            pos += 1;
+        }
+        if pos == ds || pos - start > 11 {
+            return Err(bad("header does not start with six integers"));
+        }
+        let s = std::str::from_utf8(&bytes[start..pos]).map_err(|_| bad("header"))?;
+        *v = s.parse().map_err(|_| bad("header integer out of range"))?;
+    }
+    let min = [vals[0], vals[2], vals[4]];
+    let max = [vals[1], vals[3], vals[5]];
+    if (0..3).any(|k| max[k] < min[k]) {
+        return Err(bad("index ranges are empty"));
+    }
+    // the writer puts exactly "\n\x0c" after the ranges
+    let exact_start = if bytes.get(pos..pos + 2) == Some(b"\n\x0c") {
+        pos + 2
+    } else {
+        return Err(bad("missing newline/form feed after the index ranges"));
+    };
+    let mut ws_end = pos;
+    while ws_end < bytes.len() && is_space(bytes[ws_end]) {
+        ws_end += 1;
+    }
+    let mut grid = HklGrid::alloc(min, max)?;
+    let need = grid.data.len() * 8;
+    let avail = bytes.len() - exact_start;
+    if avail < need {
+        return Err(bad(&format!(
+            "truncated: {} bytes of data, expected {need}",
+            avail
+        )));
+    }
+    if avail > need {
+        return Err(bad(&format!(
+            "{} unexpected bytes after the data",
+            avail - need
+        )));
+    }
+    let (start, swallowed) = match mode {
+        FdumpRead::Exact => (exact_start, 0),
+        FdumpRead::Reference => (ws_end, ws_end - exact_start),
+    };
+    let data = &bytes[start..];
+    // A short final read (after swallowed bytes) leaves the rest zero, byte by byte.
+    for (i, v) in grid.data.iter_mut().enumerate() {
+        let lo = (i * 8).min(data.len());
+        let hi = (i * 8 + 8).min(data.len());
+        let mut b = [0u8; 8];
+        b[..hi - lo].copy_from_slice(&data[lo..hi]);
+        *v = f64::from_le_bytes(b);
+    }
+    grid.hkls = (grid.range[0] as usize) * (grid.range[1] as usize) * (grid.range[2] as usize);
+    Ok(Fdump { grid, swallowed })
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_layout_and_default_fill() {
+        let g = read_hkl_text("t.hkl", "0 0 0 5\n1 -1 2 7.5\n# comment\n\n", 3.0).unwrap();
+        assert_eq!(g.min, [0, -1, 0]);
+        assert_eq!(g.max, [1, 0, 2]);
+        assert_eq!(g.range, [2, 2, 3]);
+        assert_eq!(g.data.len(), 3 * 3 * 4);
+        assert_eq!(g.at(0, 1, 0), 5.0);
+        assert_eq!(g.at(1, 0, 2), 7.5);
+        assert_eq!(g.at(1, 1, 1), 3.0);
+        // padding planes stay zero
+        assert_eq!(g.at(2, 0, 0), 0.0);
+        assert_eq!(g.at(0, 2, 0), 0.0);
+        assert_eq!(g.at(0, 0, 3), 0.0);
+        assert_eq!(g.hkls, 2);
+    }
+
+    #[test]
+    fn fdump_round_trip() {
+        let g = read_hkl_text("t.hkl", "-2 0 1 1.5\n3 4 5 -2.25\n", 0.0).unwrap();
+        let bytes = g.to_fdump();
+        assert!(bytes.starts_with(b"-2 3 0 4 1 5\n\x0c"));
+        assert_eq!(bytes.len(), 15 + 8 * 7 * 6 * 6);
+        let back = read_fdump("Fdump.bin", &bytes, FdumpRead::Exact).unwrap();
+        assert_eq!(back.grid.data, g.data);
+        assert_eq!(back.grid.hkls, 6 * 5 * 5);
+    }
+
+    #[test]
+    fn fdump_whitespace_swallowing_like_the_reference() {
+        // first value's first byte is 0x20 (a space)
+        let first = 1.0 + 32.0 * f64::EPSILON;
+        assert_eq!(first.to_le_bytes()[0], 0x20);
+        let g = read_hkl_text("t.hkl", &format!("0 0 0 {first:e}\n0 0 1 2\n"), 0.0).unwrap();
+        let bytes = g.to_fdump();
+        let r = read_fdump("F", &bytes, FdumpRead::Reference).unwrap();
+        assert_eq!(r.swallowed, 1);
+        assert_ne!(r.grid.data, g.data);
+        let e = read_fdump("F", &bytes, FdumpRead::Exact).unwrap();
+        assert_eq!(e.grid.data, g.data);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_with_lines() {
+        let e = read_hkl_text("x.hkl", "1 2 3 4\n1 2 3 4 5\n", 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.hkl, line 2") && e.contains("4 columns"),
+            "{e}"
+        );
+        let e = read_hkl_text("x.hkl", "1 2.5 3 4\n", 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("integer"), "{e}");
+        let e = read_hkl_text("x.hkl", "1 2 3 abc\n", 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1") && e.contains("abc"), "{e}");
+        assert!(read_hkl_text("x.hkl", "\n# only comments\n", 0.0).is_err());
+        let g = read_hkl_text("t.hkl", "0 0 0 1\n", 0.0).unwrap();
+        let mut b = g.to_fdump();
+        b.truncate(b.len() - 3);
+        let e = read_fdump("F.bin", &b, FdumpRead::Reference)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("F.bin") && e.contains("truncated"), "{e}");
+        assert!(read_fdump("F.bin", b"garbage", FdumpRead::Reference).is_err());
+        assert!(read_fdump("F.bin", b"", FdumpRead::Reference).is_err());
+    }
+}

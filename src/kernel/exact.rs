@@ -1,0 +1,380 @@
+//! The exact kernel: scalar f64, the reference's order of operations, libm functions, no fused
+//! multiply-add. Its images are bit-identical to nanoBragg.c's.
+
+use super::{InterpTrigger, Prepared, RowKernel, SerialState};
+use crate::cfmt::c_int;
+use crate::hkl::HklGrid;
+use crate::options::Shape;
+use crate::plan::RenderPlan;
+use crate::vec3::{V3, dot, magnitude, unitize};
+use std::f64::consts::PI;
+
+/// Grating function sin(N·x)/sin(x), N at x = 0 (reference `sincg`).
+#[inline(always)]
+pub fn sincg(x: f64, n: f64) -> f64 {
+    if x == 0.0 {
+        return n;
+    }
+    (x * n).sin() / x.sin()
+}
+
+/// Sphere transform 3(sin x/x − cos x)/x², 1 at x = 0 (reference `sinc3`).
+#[inline(always)]
+pub fn sinc3(x: f64) -> f64 {
+    if x == 0.0 {
+        return 1.0;
+    }
+    3.0 * (x.sin() / x - x.cos()) / (x * x)
+}
+
+/// Kahn polarization factor. Like the reference, normalises `incident` and `diffracted` in
+/// place (the re-normalised diffracted vector is used by later sources of the sub-pixel).
+#[inline(always)]
+pub fn polarization_factor(kahn: f64, incident: &mut V3, diffracted: &mut V3, axis: &V3) -> f64 {
+    *incident = unitize(incident).1;
+    *diffracted = unitize(diffracted).1;
+    let cos2theta = dot(incident, diffracted);
+    let cos2theta_sqr = cos2theta * cos2theta;
+    let sin2theta_sqr = 1.0 - cos2theta_sqr;
+    let mut psi = 0.0;
+    if kahn != 0.0 {
+        let b_in = unitize(&crate::vec3::cross(axis, incident)).1;
+        let e_in = unitize(&crate::vec3::cross(incident, &b_in)).1;
+        let e_out = dot(diffracted, &e_in);
+        let b_out = dot(diffracted, &b_in);
+        psi = -b_out.atan2(e_out);
+    }
+    0.5 * (1.0 + cos2theta_sqr - kahn * (2.0 * psi).cos() * sin2theta_sqr)
+}
+
+/// 4-point Lagrange interpolation through nodes `xa` (reference `polint`).
+#[inline(always)]
+fn polint(xa: &[f64; 4], ya: &[f64; 4], x: f64) -> f64 {
+    let x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0]
+        / ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
+    let x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1]
+        / ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
+    let x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2]
+        / ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
+    let x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3]
+        / ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
+    x0 + x1 + x2 + x3
+}
+
+/// Tricubic interpolation of F at fractional (h, k, l): along l, then k, then h.
+pub fn tricubic(g: &HklGrid, h: f64, k: f64, l: f64) -> f64 {
+    let (hf, kf, lf) = (c_int(h.floor()), c_int(k.floor()), c_int(l.floor()));
+    let nodes = |f: i32| [(f - 1) as f64, f as f64, (f + 1) as f64, (f + 2) as f64];
+    let (hn, kn, ln) = (nodes(hf), nodes(kf), nodes(lf));
+    let mut ym = [0.0; 4];
+    for (i1, ymv) in ym.iter_mut().enumerate() {
+        let mut yk = [0.0; 4];
+        for (i2, ykv) in yk.iter_mut().enumerate() {
+            let mut yl = [0.0; 4];
+            for (i3, ylv) in yl.iter_mut().enumerate() {
+                *ylv = g.at(
+                    hf - 1 + i1 as i32 - g.min[0],
+                    kf - 1 + i2 as i32 - g.min[1],
+                    lf - 1 + i3 as i32 - g.min[2],
+                );
+            }
+            *ykv = polint(&ln, &yl, l);
+        }
+        *ymv = polint(&kn, &yk, k);
+    }
+    polint(&hn, &ym, h)
+}
+
+/// Whether the interpolation stencil around (h, k, l) leaves the grid (reference range test on
+/// the fractional indices).
+#[inline(always)]
+pub fn interp_out_of_range(g: &HklGrid, h: f64, k: f64, l: f64) -> bool {
+    let (mn, rg) = (g.min, g.range);
+    (h - mn[0] as f64 + 3.0) > rg[0] as f64
+        || (h - 2.0) < mn[0] as f64
+        || (k - mn[1] as f64 + 3.0) > rg[1] as f64
+        || (k - 2.0) < mn[1] as f64
+        || (l - mn[2] as f64 + 3.0) > rg[2] as f64
+        || (l - 2.0) < mn[2] as f64
+}
+
+/// Nearest-neighbour F (reference: grid value inside the index ranges, else default_F).
+#[inline(always)]
+pub fn nearest_f(plan: &RenderPlan, h0: i32, k0: i32, l0: i32) -> f64 {
+    match &plan.hkl {
+        Some(g)
+            if g.hkls != 0
+                && h0 <= g.max[0]
+                && h0 >= g.min[0]
+                && k0 <= g.max[1]
+                && k0 >= g.min[1]
+                && l0 <= g.max[2]
+                && l0 >= g.min[2] =>
+        {
+            g.at(h0 - g.min[0], k0 - g.min[1], l0 - g.min[2])
+        }
+        _ => plan.default_f,
+    }
+}
+
+/// Values of the last evaluation of a pixel, for `-printout`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PixelTrace {
+    pub stol: f64,
+    pub pos: V3,
+    pub hkl: [f64; 3],
+    pub hkl0: [i32; 3],
+    pub f_cell: f64,
+    pub f_latt: f64,
+    pub i_sum: f64,
+    pub polar: f64,
+    pub omega: f64,
+    pub capture: f64,
+    pub cell: [V3; 3],
+    pub value: f32,
+}
+
+/// The exact scalar kernel.
+pub struct Exact;
+
+impl RowKernel for Exact {
+    fn render_row(
+        &self,
+        prep: &Prepared,
+        s: usize,
+        state: &mut SerialState,
+        out: &mut [f32],
+    ) -> Option<InterpTrigger> {
+        let plan = prep.plan;
+        let mut first = None;
+        for (f, px) in out.iter_mut().enumerate() {
+            if !plan.is_rendered(f, s) {
+                continue;
+            }
+            let (v, t) = pixel(prep, f, s, state, None);
+            *px = v;
+            if first.is_none() {
+                first = t;
+            }
+        }
+        first
+    }
+}
+
+/// Render one pixel exactly as the reference's loop body. Returns the value and the first
+/// out-of-range interpolation in this pixel.
+pub fn pixel(
+    prep: &Prepared,
+    fpixel: usize,
+    spixel: usize,
+    st: &mut SerialState,
+    mut trace: Option<&mut PixelTrace>,
+) -> (f32, Option<InterpTrigger>) {
+    let plan = prep.plan;
+    let os = plan.oversample;
+    let [na, nb, nc] = plan.n_cells;
+    let os_polar = plan.oversample_polar && !(plan.fix.nopolar_wins && plan.nopolar);
+    let mut trigger = None;
+    let mut i_sum = plan.i_bg;
+    let mut polar = if plan.nopolar { 1.0 } else { 0.0 };
+    let mut omega = 0.0;
+    let mut capture = 0.0;
+    let mut last = PixelTrace::default();
+    for t in 0..plan.thicksteps {
+        capture = if plan.thick == 0.0 { 1.0 } else { 0.0 };
+        for subs in 0..os {
+            for subf in 0..os {
+                let pos = plan.subpixel_position(fpixel, spixel, subf, subs, t);
+                let (airpath, mut d) = unitize(&pos);
+                if omega == 0.0 || plan.oversample_omega {
+                    omega = plan.pixel_size * plan.pixel_size / airpath / airpath
+                        * plan.close_distance
+                        / airpath;
+                    if plan.point_pixel {
+                        omega = 1.0 / airpath / airpath;
+                    }
+                }
+                if capture == 0.0 || plan.oversample_thick {
+                    let parallax = dot(&d, &plan.odet);
+                    let ti = t as i64;
+                    capture = ((-ti) as f64 * plan.thickstep * plan.mu / parallax).exp()
+                        - ((-(ti + 1)) as f64 * plan.thickstep * plan.mu / parallax).exp();
+                }
+                for src in &plan.sources {
+                    let mut incident = [-src.dir[0], -src.dir[1], -src.dir[2]];
+                    let lambda = src.lambda;
+                    let q = [
+                        (d[0] - incident[0]) / lambda,
+                        (d[1] - incident[1]) / lambda,
+                        (d[2] - incident[2]) / lambda,
+                    ];
+                    let stol = 0.5 * magnitude(&q);
+                    if plan.dmin > 0.0 && stol > 0.0 && plan.dmin > 0.5 / stol {
+                        continue;
+                    }
+                    if polar == 0.0 || os_polar {
+                        let axis = prep.polar_axes[st.polar_idx as usize];
+                        st.polar_idx = prep.polar_next[st.polar_idx as usize];
+                        polar =
+                            polarization_factor(plan.polarization, &mut incident, &mut d, &axis);
+                    }
+                    let stale = st.stale_phi;
+                    for p in 0..plan.phisteps as usize {
+                        for m in 0..prep.cells.domains {
+                            let [a, b, c] = prep.cells.get(stale, p, m);
+                            let h = dot(a, &q);
+                            let k = dot(b, &q);
+                            let l = dot(c, &q);
+                            let h0 = c_int((h - 0.5).ceil());
+                            let k0 = c_int((k - 0.5).ceil());
+                            let l0 = c_int((l - 0.5).ceil());
+                            let mut f_latt = 1.0;
+                            let mut rad_star_sqr = 0.0;
+                            if plan.shape == Shape::Square {
+                                if na > 1.0 {
+                                    f_latt *= sincg(PI * h, na);
+                                }
+                                if nb > 1.0 {
+                                    f_latt *= sincg(PI * k, nb);
+                                }
+                                if nc > 1.0 {
+                                    f_latt *= sincg(PI * l, nc);
+                                }
+                            } else {
+                                let (dh, dk, dl) = (h - h0 as f64, k - k0 as f64, l - l0 as f64);
+                                let [sa, sb, sc] = &plan.recip;
+                                let dx = dh * sa[0] + dk * sb[0] + dl * sc[0];
+                                let dy = dh * sa[1] + dk * sb[1] + dl * sc[1];
+                                let dz = dh * sa[2] + dk * sb[2] + dl * sc[2];
+                                rad_star_sqr =
+                                    (dx * dx + dy * dy + dz * dz) * na * na * nb * nb * nc * nc;
+                            }
+                            match plan.shape {
+                                Shape::Round => {
+                                    let (dh, dk, dl) =
+                                        (h - h0 as f64, k - k0 as f64, l - l0 as f64);
+                                    let hrad_sqr =
+                                        dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc;
+                                    f_latt = na
+                                        * nb
+                                        * nc
+                                        * 0.723601254558268
+                                        * sinc3(PI * (hrad_sqr * plan.fudge).sqrt());
+                                }
+                                Shape::Gauss => {
+                                    f_latt =
+                                        na * nb * nc * (-(rad_star_sqr / 0.63 * plan.fudge)).exp();
+                                }
+                                Shape::Tophat => {
+                                    f_latt = na
+                                        * nb
+                                        * nc
+                                        * f64::from(u8::from(rad_star_sqr * plan.fudge < 0.3969));
+                                }
+                                Shape::Square => {}
+                            }
+                            if f_latt == 0.0 && plan.water_size == 0.0 {
+                                continue;
+                            }
+                            let mut f_cell = 0.0;
+                            let mut nearest = !st.interp_on;
+                            if st.interp_on {
+                                let g = plan.hkl.as_ref().expect("interpolation needs a grid");
+                                if interp_out_of_range(g, h, k, l) {
+                                    if trigger.is_none() {
+                                        trigger = Some(InterpTrigger {
+                                            fpixel,
+                                            spixel,
+                                            hkl: [h, k, l],
+                                            hkl0: [h0, k0, l0],
+                                        });
+                                    }
+                                    if !plan.fix.interp_local {
+                                        st.interp_on = false;
+                                    }
+                                    nearest = true;
+                                } else {
+                                    f_cell = tricubic(g, h, k, l);
+                                }
+                            }
+                            if nearest {
+                                f_cell = nearest_f(plan, h0, k0, l0);
+                            }
+                            i_sum += f_cell * f_cell * f_latt * f_latt;
+                            if plan.oversample_thick {
+                                i_sum *= capture;
+                            }
+                            if os_polar {
+                                i_sum *= polar;
+                            }
+                            if plan.oversample_omega {
+                                i_sum *= omega;
+                            }
+                            if trace.is_some() {
+                                last.stol = stol;
+                                last.hkl = [h, k, l];
+                                last.hkl0 = [h0, k0, l0];
+                                last.f_cell = f_cell;
+                                last.f_latt = f_latt;
+                                last.cell = [*a, *b, *c];
+                            }
+                        }
+                    }
+                    st.stale_phi = true;
+                }
+                last.pos = pos;
+            }
+        }
+    }
+    let mut test = plan.r_e_sqr * plan.fluence * i_sum / plan.steps;
+    if !plan.oversample_thick {
+        test *= capture;
+    }
+    if !os_polar {
+        test *= polar;
+    }
+    if !plan.oversample_omega {
+        test *= omega;
+    }
+    let value = (0.0 + test) as f32;
+    if let Some(tr) = trace.as_deref_mut() {
+        last.i_sum = i_sum;
+        last.polar = polar;
+        last.omega = omega;
+        last.capture = capture;
+        last.value = value;
+        *tr = last;
+    }
+    (value, trigger)
+}
+
+/// Solid-angle sum over all rendered sub-pixels and layers, in serial order (the reference's
+/// `omega_sum`, printed after the loop).
+pub fn omega_sum(plan: &RenderPlan) -> f64 {
+    let mut sum = 0.0;
+    for s in 0..plan.spixels {
+        for f in 0..plan.fpixels {
+            if !plan.is_rendered(f, s) {
+                continue;
+            }
+            let mut omega = 0.0;
+            for t in 0..plan.thicksteps {
+                for subs in 0..plan.oversample {
+                    for subf in 0..plan.oversample {
+                        if omega == 0.0 || plan.oversample_omega {
+                            let airpath = magnitude(&plan.subpixel_position(f, s, subf, subs, t));
+                            omega = plan.pixel_size * plan.pixel_size / airpath / airpath
+                                * plan.close_distance
+                                / airpath;
+                            if plan.point_pixel {
+                                omega = 1.0 / airpath / airpath;
+                            }
+                        }
+                        sum += omega;
+                    }
+                }
+            }
+        }
+    }
+    sum
+}
