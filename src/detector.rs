@@ -406,10 +406,13 @@ mod tests {
         assert_eq!(d.odet, [1.0, 0.0, 0.0]);
     }
 
+    /// 2θ is not in the beam/normal ratio: with MOSFLM (beam pivot) and only a 2θ swing the
+    /// ratio is 1, so the final distance equals the close distance, which is the beam-spot
+    /// distance projected on the swung normal.
     #[test]
-    fn detector_rotation_excluded_from_ratio_for_twotheta() {
-        // MOSFLM: distance is along the beam; with 2θ only (no rot), ratio = 1 and distance kept
+    fn twotheta_excluded_from_distance_ratio() {
         let d = det("-detpixels 128 -pixel 0.1 -distance 100 -twotheta 10");
-        assert!(close(d.distance, 0.1));
+        assert_eq!(d.distance, d.close_distance);
+        assert!(close(d.close_distance, 0.1 * (10f64).to_radians().cos()));
     }
 }

@@ -277,7 +277,7 @@ mod tests {
         let g = read_hkl_text("t.hkl", "-2 0 1 1.5\n3 4 5 -2.25\n", 0.0).unwrap();
         let bytes = g.to_fdump();
         assert!(bytes.starts_with(b"-2 3 0 4 1 5\n\x0c"));
-        assert_eq!(bytes.len(), 15 + 8 * 7 * 6 * 6);
+        assert_eq!(bytes.len(), 14 + 8 * 7 * 6 * 6);
         let back = read_fdump("Fdump.bin", &bytes, FdumpRead::Exact).unwrap();
         assert_eq!(back.grid.data, g.data);
         assert_eq!(back.grid.hkls, 6 * 5 * 5);

@@ -24,12 +24,15 @@
 
 pub mod cfmt;
 pub mod cli;
+pub mod cpu;
 pub mod crystal;
 pub mod detector;
 pub mod error;
+pub mod ffi;
 pub mod hkl;
 pub mod io;
 pub mod kernel;
+pub mod metrics;
 pub mod mosaic;
 pub mod options;
 pub mod output;
@@ -39,6 +42,19 @@ pub mod setup;
 pub mod sources;
 pub mod stats;
 pub mod vec3;
+
+/// Rust declarations of the C reference kernel in `c_ref/` (feature `c-ref`, tests only).
+#[cfg(feature = "c-ref")]
+#[allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    dead_code,
+    unsafe_op_in_unsafe_fn
+)]
+pub mod c_ref {
+    include!(concat!(env!("OUT_DIR"), "/c_ref_bindings.rs"));
+}
 
 pub use error::{Error, Result};
 pub use options::Precision;

@@ -1,0 +1,63 @@
+//! Build script. Does nothing for a plain build. With feature `header` it regenerates the C
+//! header with cbindgen (into OUT_DIR, and into include/ when NANOBRAGG_WRITE_HEADER=1); with
+//! feature `c-ref` it compiles the C reference kernel in c_ref/ and generates its bindings.
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "header")]
+    header();
+    #[cfg(feature = "c-ref")]
+    c_ref();
+}
+
+#[cfg(feature = "header")]
+fn header() {
+    use std::path::PathBuf;
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-env-changed=NANOBRAGG_WRITE_HEADER");
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let bindings = cbindgen::Builder::new()
+        .with_crate(&dir)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen failed");
+    bindings.write_to_file(out.join("nanobragg.h"));
+    if std::env::var("NANOBRAGG_WRITE_HEADER").as_deref() == Ok("1") {
+        bindings.write_to_file(dir.join("include/nanobragg.h"));
+    }
+}
+
+#[cfg(feature = "c-ref")]
+fn c_ref() {
+    use std::path::PathBuf;
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    for f in ["c_ref/nb_ref.c", "c_ref/nb_ref.h", "include/nanobragg.h"] {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    // Exact IEEE double arithmetic: no fast-math, no contraction into FMA, no -march=native.
+    cc::Build::new()
+        .file("c_ref/nb_ref.c")
+        .include("include")
+        .flag("-std=c99")
+        .flag("-O2")
+        .flag("-ffp-contract=off")
+        .flag("-fno-fast-math")
+        .flag_if_supported("-mno-fma")
+        .warnings(true)
+        .compile("nb_ref");
+    println!("cargo:rustc-link-lib=m");
+    let bindings = bindgen::Builder::default()
+        .header("c_ref/nb_ref.h")
+        .clang_arg("-Iinclude")
+        .allowlist_function("nb_ref_.*")
+        .blocklist_type("nb_kernel_params")
+        .raw_line("use crate::ffi::nb_kernel_params;")
+        .generate()
+        .expect("bindgen failed on c_ref/nb_ref.h");
+    bindings
+        .write_to_file(out.join("c_ref_bindings.rs"))
+        .expect("write c_ref bindings");
+}

@@ -1,0 +1,159 @@
+//! Shared helpers for the integration tests: golden cases, scratch folders, image files.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The golden data copied from the reference program (tests/data/golden).
+pub fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden")
+}
+
+/// One golden case: a nanoBragg command line and the folder holding its outputs.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub name: String,
+    pub args: Vec<String>,
+    /// Files to copy before running: (destination name, source name in inputs/).
+    pub setup: Vec<(String, String)>,
+    /// Folder with the reference outputs (float.bin, int.img, ..., stdout.txt).
+    pub outputs: PathBuf,
+    /// Folder with the physically corrected output (compat cases only).
+    pub corrected: Option<PathBuf>,
+}
+
+fn read_cases(tsv: &str, dir: &str, corrected: Option<&str>) -> Vec<Case> {
+    let g = golden();
+    let text = std::fs::read_to_string(g.join(tsv)).expect("cases file");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            let setup = cols
+                .get(2)
+                .map(|s| {
+                    s.split_whitespace()
+                        .filter_map(|kv| kv.split_once('='))
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Case {
+                name: cols[0].to_string(),
+                args: cols[1].split_whitespace().map(String::from).collect(),
+                setup,
+                outputs: g.join(dir).join(cols[0]),
+                corrected: corrected.map(|c| g.join(c).join(cols[0])),
+            }
+        })
+        .collect()
+}
+
+/// The 52 main cases.
+pub fn cases() -> Vec<Case> {
+    read_cases("cases.tsv", "cases", None)
+}
+
+/// The reference-defect cases (their outputs are the reference's; `corrected` the fixed ones).
+pub fn compat_cases() -> Vec<Case> {
+    read_cases("compat_cases.tsv", "compat/cases", Some("compat/corrected"))
+}
+
+/// Every case with a float image.
+pub fn all_cases() -> Vec<Case> {
+    let mut v = cases();
+    v.extend(compat_cases());
+    v
+}
+
+/// The benchmark cases (name, arguments).
+pub fn perf_cases() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(golden().join("perf_cases.tsv")).expect("perf cases");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (n, a) = l.split_once('\t').expect("tab");
+            (
+                n.to_string(),
+                a.split_whitespace().map(String::from).collect(),
+            )
+        })
+        .collect()
+}
+
+/// A scratch folder removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "nanobragg-test-{}-{}-{}",
+            std::process::id(),
+            tag,
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("scratch dir");
+        Scratch(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, f: &str) -> PathBuf {
+        self.0.join(f)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A scratch folder holding every golden input file, plus the case's setup copies.
+pub fn prepare(case: &Case) -> Scratch {
+    let s = Scratch::new(&case.name);
+    let inputs = golden().join("inputs");
+    for e in std::fs::read_dir(&inputs).expect("inputs") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), s.join(&e.file_name().to_string_lossy())).expect("copy input");
+    }
+    for (dst, src) in &case.setup {
+        std::fs::copy(inputs.join(src), s.join(dst)).expect("copy setup file");
+    }
+    s
+}
+
+/// Read a float32 image.
+pub fn read_f32(p: &Path) -> Vec<f32> {
+    let b = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    nanobragg::io::float::decode(&b).expect("float image length")
+}
+
+/// Run `f` with the current directory set to `dir` (serialised: the directory is per process).
+pub fn in_dir<T>(dir: &Path, f: impl FnOnce() -> T) -> T {
+    use std::sync::Mutex;
+    static LOCK: Mutex<()> = Mutex::new(());
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let old = std::env::current_dir().expect("cwd");
+    std::env::set_current_dir(dir).expect("chdir");
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::env::set_current_dir(old).expect("chdir back");
+    match r {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e),
+    }
+}
+
+/// Arguments with the program's own options placed first (so they never change the
+/// reference's substring rules, which look at the arguments that follow an option).
+pub fn with_prefix(prefix: &[&str], args: &[String]) -> Vec<String> {
+    prefix
+        .iter()
+        .map(|s| s.to_string())
+        .chain(args.iter().cloned())
+        .collect()
+}
