@@ -312,6 +312,7 @@ pub fn c_int(x: f64) -> i32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)]
 mod tests {
     use super::*;
 

@@ -50,12 +50,7 @@ pub struct Crystal {
 
 fn clamp_angles(sin: &mut [f64; 3], cos: &mut [f64; 3]) {
     for s in sin.iter_mut() {
-        if *s > 1.0 {
-            *s = 1.0;
-        }
-        if *s < -1.0 {
-            *s = -1.0;
-        }
+        *s = s.clamp(-1.0, 1.0);
     }
     for c in cos.iter_mut() {
         if *c * *c > 1.0 {

@@ -22,6 +22,10 @@
 //! println!("max_I = {}", products.stats.max_i);
 //! ```
 
+// Negated comparisons (`!(x > y)`) are deliberate throughout: they mirror the reference's C
+// loop conditions exactly, including their behaviour for NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod cfmt;
 pub mod cli;
 pub mod cpu;

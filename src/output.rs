@@ -29,13 +29,7 @@ pub fn int_image(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<
                 continue;
             }
             let i = s * plan.fpixels + f;
-            let mut t = image[i] as f64 * scale + adc;
-            if t > 65535.0 {
-                t = 65535.0;
-            }
-            if t < 0.0 {
-                t = 0.0;
-            }
+            let t = (image[i] as f64 * scale + adc).clamp(0.0, 65535.0);
             out[i] = c_int(((t + 0.5) as f32).floor() as f64) as u16;
         }
     }

@@ -149,9 +149,9 @@ impl RenderPlan {
         };
         let unrotated = [self.a0, self.b0, self.c0];
         let last_nonzero = (0..self.phisteps)
+            .rev()
             .map(|p| self.phi(p))
-            .filter(|f| *f != 0.0)
-            .last();
+            .find(|f| *f != 0.0);
         let mut tables = [Vec::new(), Vec::new()];
         for (kind, table) in tables.iter_mut().enumerate() {
             let mut cur = match (kind, last_nonzero) {

@@ -449,7 +449,7 @@ fn apply(
         }
         Key::Twotheta => {
             let x = v.f(0)?;
-            if !primary {
+            if !primary && x != 0.0 {
                 warnings.push(format!(
                     "{arg} also sets the detector 2theta to {} deg and pivots about the sample, as nanoBragg.c does; -fix_quirks reads it only as an axis",
                     v.vals[0]

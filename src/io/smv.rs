@@ -151,7 +151,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<SmvFile> {
         String::from_utf8_lossy(&b[..end]).into_owned()
     };
     let hs = value_of(&as_text(first), "HEADER_BYTES").unwrap_or(0.0);
-    if !(hs >= 1.0 && hs <= 1e7) || hs.fract() != 0.0 {
+    if !(1.0..=1e7).contains(&hs) || hs.fract() != 0.0 {
         return Err(bad(format!("invalid HEADER_BYTES value {}", fmt_g(hs))));
     }
     let header_size = hs as usize;

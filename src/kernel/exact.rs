@@ -168,7 +168,7 @@ pub fn pixel(
     fpixel: usize,
     spixel: usize,
     st: &mut SerialState,
-    mut trace: Option<&mut PixelTrace>,
+    trace: Option<&mut PixelTrace>,
 ) -> (f32, Option<InterpTrigger>) {
     let plan = prep.plan;
     let os = plan.oversample;
@@ -337,7 +337,7 @@ pub fn pixel(
         test *= omega;
     }
     let value = (0.0 + test) as f32;
-    if let Some(tr) = trace.as_deref_mut() {
+    if let Some(tr) = trace {
         last.i_sum = i_sum;
         last.polar = polar;
         last.omega = omega;
