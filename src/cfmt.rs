@@ -104,19 +104,17 @@ pub fn strtod(s: &str) -> (f64, usize) {
         i += 1;
     }
     let rest = &s[i..];
-    let lower: String = rest
-        .chars()
-        .take(8)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let word = |w: &str| {
+        rest.len() >= w.len() && rest.as_bytes()[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+    };
     let sign = |v: f64| if neg { -v } else { v };
-    if lower.starts_with("infinity") {
+    if word("infinity") {
         return (sign(f64::INFINITY), i + 8);
     }
-    if lower.starts_with("inf") {
+    if word("inf") {
         return (sign(f64::INFINITY), i + 3);
     }
-    if lower.starts_with("nan") {
+    if word("nan") {
         let mut j = i + 3;
         // optional "(n-char-sequence)"
         if j < b.len() && b[j] == b'(' {
@@ -167,25 +165,9 @@ pub fn strtod(s: &str) -> (f64, usize) {
             j = k;
         }
     }
-    let text = &s[start..j];
-    // Rust's parser is correctly rounded like glibc's; it does not accept a bare "1." or ".5"
-    // in every version, so normalise those spellings first.
-    let mut t = text.to_string();
-    if t.contains('.') {
-        let (m, e) = match t.find(['e', 'E']) {
-            Some(p) => (t[..p].to_string(), t[p..].to_string()),
-            None => (t.clone(), String::new()),
-        };
-        let m = if m.ends_with('.') { format!("{m}0") } else { m };
-        let m = m.replacen("-.", "-0.", 1).replacen("+.", "+0.", 1);
-        let m = if m.starts_with('.') {
-            format!("0{m}")
-        } else {
-            m
-        };
-        t = format!("{m}{e}");
-    }
-    let v: f64 = t.parse().unwrap_or(0.0);
+    // The scanned prefix (sign, digits with at most one point, optional exponent with digits)
+    // is exactly what Rust's correctly rounded parser accepts.
+    let v: f64 = s[start..j].parse().unwrap_or(0.0);
     (v, j)
 }
 

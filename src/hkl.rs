@@ -80,46 +80,59 @@ impl HklGrid {
 /// `#` comment lines allowed. `default_f` fills the unlisted (non-padding) grid points when
 /// non-zero. Non-integer indices, wrong column counts and non-numbers are errors naming the line.
 pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> {
-    let mut entries: Vec<([i32; 3], f64)> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    let mut entries: Vec<([i32; 3], f64)> = Vec::with_capacity(text.len() / 24);
+    for (n, line) in text.split('\n').enumerate() {
+        if let Some(e) = quick_line(line) {
+            entries.push(e);
+            continue;
+        }
         let lineno = n + 1;
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = t.split_whitespace().collect();
-        if fields.len() != 4 {
+        let mut fields = t.split_ascii_whitespace();
+        let mut cols: [&str; 4] = [""; 4];
+        let mut count = 0;
+        for f in fields.by_ref().take(4) {
+            cols[count] = f;
+            count += 1;
+        }
+        let extra = fields.count();
+        if count != 4 || extra != 0 {
             return Err(Error::input(
                 path,
                 Some(lineno),
-                format!("expected 4 columns (h k l F), found {}", fields.len()),
+                format!("expected 4 columns (h k l F), found {}", count + extra),
             ));
         }
         let mut idx = [0i32; 3];
         for k in 0..3 {
-            let v = crate::cfmt::parse_f64_strict(fields[k]).ok_or_else(|| {
-                Error::input(
-                    path,
-                    Some(lineno),
-                    format!("'{}' is not a number", fields[k]),
-                )
-            })?;
-            if v != v.round() || v.abs() > 1e6 {
-                return Err(Error::input(
-                    path,
-                    Some(lineno),
-                    format!("Miller index '{}' is not an integer", fields[k]),
-                ));
-            }
-            idx[k] = v as i32;
+            // integers are the common spelling; anything else must still be a whole number
+            idx[k] = match cols[k].parse::<i32>() {
+                Ok(v) if v.abs() <= 1_000_000 => v,
+                _ => {
+                    let v = crate::cfmt::parse_f64_strict(cols[k]).ok_or_else(|| {
+                        Error::input(path, Some(lineno), format!("'{}' is not a number", cols[k]))
+                    })?;
+                    if v != v.round() || v.abs() > 1e6 {
+                        return Err(Error::input(
+                            path,
+                            Some(lineno),
+                            format!("Miller index '{}' is not an integer", cols[k]),
+                        ));
+                    }
+                    v as i32
+                }
+            };
         }
-        let f = crate::cfmt::parse_f64_strict(fields[3])
+        let f = crate::cfmt::parse_f64_strict(cols[3])
             .filter(|f| f.is_finite())
             .ok_or_else(|| {
                 Error::input(
                     path,
                     Some(lineno),
-                    format!("'{}' is not a finite number", fields[3]),
+                    format!("'{}' is not a finite number", cols[3]),
                 )
             })?;
         entries.push((idx, f));
@@ -156,6 +169,69 @@ pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> 
     }
     g.hkls = entries.len();
     Ok(g)
+}
+
+/// The common line "h k l F" (three integers, then a plain decimal such as 92.274) parsed
+/// without allocation; `None` for anything else (then the general path reads or rejects it).
+/// The decimal uses the exact fast path of correctly rounded parsing: an integer mantissa
+/// below 2^53 divided by an exact power of ten (at most 10^22).
+#[inline]
+fn quick_line(line: &str) -> Option<([i32; 3], f64)> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let b = line.as_bytes();
+    let mut i = 0;
+    let blank = |c: u8| c == b' ' || c == b'\t' || c == b'\r';
+    let mut idx = [0i32; 3];
+    for v in idx.iter_mut() {
+        while i < b.len() && blank(b[i]) {
+            i += 1;
+        }
+        let neg = i < b.len() && b[i] == b'-';
+        if neg || (i < b.len() && b[i] == b'+') {
+            i += 1;
+        }
+        let start = i;
+        let mut x: i32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 7 {
+            x = x * 10 + (b[i] - b'0') as i32;
+            i += 1;
+        }
+        if i == start || i >= b.len() || !blank(b[i]) {
+            return None;
+        }
+        *v = if neg { -x } else { x };
+    }
+    while i < b.len() && blank(b[i]) {
+        i += 1;
+    }
+    let neg = i < b.len() && b[i] == b'-';
+    if neg || (i < b.len() && b[i] == b'+') {
+        i += 1;
+    }
+    let (mut m, mut digits, mut frac, mut point) = (0u64, 0, 0, false);
+    while i < b.len() {
+        match b[i] {
+            c @ b'0'..=b'9' => {
+                m = m * 10 + (c - b'0') as u64;
+                digits += 1;
+                frac += usize::from(point);
+            }
+            b'.' if !point => point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    while i < b.len() && blank(b[i]) {
+        i += 1;
+    }
+    if i != b.len() || digits == 0 || digits > 15 || frac > 22 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac];
+    Some((idx, if neg { -v } else { v }))
 }
 
 /// How to treat white-space bytes at the start of an Fdump.bin array.

@@ -134,27 +134,46 @@ impl Simulation {
     /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
     pub fn products(&self, r: &Rendered) -> Products {
         let o = &self.exp.opts;
-        let stats = stats::compute(&self.plan, &r.image);
-        let omega_sum = kernel::exact::omega_sum(&self.plan);
-        let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
-        let int_pixels = output::int_image(&self.plan, &r.image, int_scale, o.adc);
+        let plan = &self.plan;
+        // the integer image needs only max_I: compute it beside the serial sums
+        let int_scale = output::int_scale(o.intfile_scale, stats::max(plan, &r.image).0);
+        let (stats, int_pixels) = rayon::join(
+            || stats::compute(plan, &r.image),
+            || output::int_image(plan, &r.image, int_scale, o.adc),
+        );
         let pgm = o.write_pgm.then(|| {
             let s = output::pgm_scale(o.pgm_scale, int_scale, stats.rmsd);
-            (s, output::pgm_bytes(&self.plan, &r.image, s))
+            (s, output::pgm_bytes(plan, &r.image, s))
         });
         let noise = o.write_noise.then(|| {
             let mut rng = self.exp.rng.clone();
             let mut seed = o.seed;
-            output::noise_image(&self.plan, &r.image, o.adc, &mut rng, &mut seed)
+            output::noise_image(plan, &r.image, o.adc, &mut rng, &mut seed)
         });
         Products {
             stats,
-            omega_sum,
+            omega_sum: r.omega_sum,
             int_scale,
             int_pixels,
             pgm,
             noise,
         }
+    }
+
+    /// Compute the products and write every configured output, the float image being written
+    /// while the rest is computed. Returns the products; `say` gets the reference's lines.
+    pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Products> {
+        let floatfile = &self.exp.opts.floatfile;
+        std::thread::scope(|sc| {
+            let float =
+                sc.spawn(|| io::Staged::write(floatfile, &[&io::float::le_bytes(&r.image)]));
+            let p = self.products(r);
+            let float = float
+                .join()
+                .unwrap_or_else(|_| Err(Error::output(floatfile, "writer thread failed")));
+            self.commit_outputs(r, &p, Some(float), say)?;
+            Ok(p)
+        })
     }
 
     /// Write every configured output file (atomically), calling `say` with each line the
@@ -166,7 +185,58 @@ impl Simulation {
         p: &Products,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
+        self.commit_outputs(r, p, None, say)
+    }
+
+    /// Stage the outputs (in parallel), then rename them into place in the reference's order,
+    /// printing its lines; an output that fails stops the ones after it.
+    fn commit_outputs(
+        &self,
+        r: &Rendered,
+        p: &Products,
+        float: Option<Result<io::Staged>>,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<()> {
         let o = &self.exp.opts;
+        let (hdr, noise_hdr) = self.exp.smv_header();
+        let (float, int, pgm, noise) = std::thread::scope(|sc| {
+            let int = sc.spawn(|| {
+                io::Staged::write(
+                    &o.intfile,
+                    &[
+                        &io::smv::header_block(&hdr),
+                        &io::smv::pixel_bytes(&p.int_pixels),
+                    ],
+                )
+            });
+            let float = float.unwrap_or_else(|| {
+                io::Staged::write(&o.floatfile, &[&io::float::le_bytes(&r.image)])
+            });
+            let pgm = p.pgm.as_ref().map(|(scale, bytes)| {
+                io::Staged::write(
+                    &o.pgmfile,
+                    &[&io::pgm::encode(
+                        self.plan.fpixels,
+                        self.plan.spixels,
+                        *scale,
+                        bytes,
+                    )],
+                )
+            });
+            let noise = p.noise.as_ref().map(|n| {
+                io::Staged::write(
+                    &o.noisefile,
+                    &[
+                        &io::smv::header_block(&noise_hdr),
+                        &io::smv::pixel_bytes(&n.pixels),
+                    ],
+                )
+            });
+            let int = int
+                .join()
+                .unwrap_or_else(|_| Err(Error::output(&o.intfile, "writer thread failed")));
+            (float, int, pgm, noise)
+        });
         if let setup::FSource::Text(g) = &self.exp.f_source {
             if let Err(e) = io::write_atomic(&o.dumpfile, &g.to_fdump()) {
                 say(&format!(
@@ -188,7 +258,7 @@ impl Simulation {
             o.floatfile,
             r.image.len()
         ));
-        io::write_atomic(&o.floatfile, &io::float::encode(&r.image))?;
+        float?.commit()?;
         say(&format!(
             "max_I = {}  at {} {}",
             fmt_g(st.max_i),
@@ -202,25 +272,21 @@ impl Simulation {
             fmt_g(st.rmsd)
         ));
         say(&format!("intfile_scale = {}", fmt_g(p.int_scale)));
-        let (hdr, noise_hdr) = self.exp.smv_header();
         say(&format!("writing {} as 2-byte integers", o.intfile));
-        io::write_atomic(&o.intfile, &io::smv::encode(&hdr, &p.int_pixels))?;
-        if let Some((scale, bytes)) = &p.pgm {
+        int?.commit()?;
+        if let (Some((scale, _)), Some(staged)) = (&p.pgm, pgm) {
             say(&format!("pgm_scale = {}", fmt_g(*scale)));
             say(&format!("writing {} as 1-byte integers", o.pgmfile));
-            io::write_atomic(
-                &o.pgmfile,
-                &io::pgm::encode(self.plan.fpixels, self.plan.spixels, *scale, bytes),
-            )?;
+            staged?.commit()?;
         }
-        if let Some(n) = &p.noise {
+        if let (Some(n), Some(staged)) = (&p.noise, noise) {
             say(&format!(
                 "{} photons on noise image ({} overloads)",
                 fmt_f(n.photons, 0),
                 n.overloads
             ));
             say(&format!("writing {} as 2-byte integers", o.noisefile));
-            io::write_atomic(&o.noisefile, &io::smv::encode(&noise_hdr, &n.pixels))?;
+            staged?.commit()?;
         }
         Ok(())
     }
@@ -243,7 +309,7 @@ impl Simulation {
                     continue;
                 }
                 let mut tr = kernel::exact::PixelTrace::default();
-                kernel::exact::pixel(&prep, f, s, &mut st, Some(&mut tr));
+                kernel::exact::pixel(&prep, f, s, &mut st, Some(&mut tr), None);
                 if (f as i32 == pf && s as i32 == ps) || pf < 0 {
                     lines.extend(trace_lines(
                         f,
@@ -320,9 +386,15 @@ fn trace_lines(
 }
 
 /// Render a plan with the kernel for `precision`.
+///
+/// The SIMD kernel evaluates the lattice factor by reducing N·δ to the nearest integer, which
+/// needs whole numbers of unit cells; plans with fractional N (possible only through the C
+/// kernel API) are rendered with the exact kernel.
 pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observer) -> Rendered {
+    let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
     match precision {
-        Precision::Double | Precision::Single => kernel::render(plan, &kernel::exact::Exact, obs),
+        Precision::Single if whole_cells => kernel::render(plan, &kernel::simd::Simd, obs),
+        _ => kernel::render(plan, &kernel::exact::Exact, obs),
     }
 }
 
@@ -330,14 +402,27 @@ pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observ
 /// `from..to`, given the ROI pixel total the reference uses.
 pub fn progress_lines(from: usize, to: usize, total: usize) -> Vec<String> {
     let mut v = Vec::new();
-    if total / 100 == 0 {
+    let step = total / 100;
+    if step == 0 {
         return v;
     }
-    for c in from..to {
-        if c % (total / 20) == 0
-            || ((10 * c < total || 10 * c > 9 * total) && c % (total / 100) == 0)
-        {
-            v.push(format!("{}% done", c * 100 / total));
+    // a counter prints when it is a multiple of total/20, or of total/100 in the first and
+    // last tenth: visit the multiples of both in order instead of every counter
+    let big = total / 20;
+    let (mut c, mut b) = (from.div_ceil(step) * step, from.div_ceil(big) * big);
+    loop {
+        let next = c.min(b);
+        if next >= to {
+            break;
+        }
+        if next % big == 0 || ((10 * next < total || 10 * next > 9 * total) && next % step == 0) {
+            v.push(format!("{}% done", next * 100 / total));
+        }
+        if c == next {
+            c += step;
+        }
+        if b == next {
+            b += big;
         }
     }
     v

@@ -67,7 +67,15 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> nanobragg::Result<()> {
+    let t0 = std::time::Instant::now();
+    let timing = std::env::var_os("NANOBRAGG_TIMING").is_some();
+    let lap = |what: &str| {
+        if timing {
+            eprintln!("timing: {what} {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
+        }
+    };
     let sim = Simulation::from_args(args)?;
+    lap("setup");
     for w in sim.warnings() {
         eprintln!("nanoBragg: warning: {w}");
     }
@@ -85,13 +93,16 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
         done: 0,
     };
     let rendered = sim.render(&mut console);
+    lap("render");
     for line in sim.printout_lines() {
         let _ = writeln!(out, "{line}");
     }
-    let products = sim.products(&rendered);
-    let result = sim.write_outputs(&rendered, &products, &mut |l| {
-        let _ = writeln!(out, "{l}");
-    });
+    let result = sim
+        .finish(&rendered, &mut |l| {
+            let _ = writeln!(out, "{l}");
+        })
+        .map(|_| ());
     let _ = out.flush();
+    lap("outputs");
     result
 }

@@ -5,9 +5,10 @@ use crate::cfmt::c_int;
 use crate::plan::RenderPlan;
 use crate::rng::Ran1;
 
-fn in_roi(plan: &RenderPlan, f: usize, s: usize) -> bool {
-    let (fi, si) = (f as i64, s as i64);
-    fi >= plan.roi[0] && fi <= plan.roi[1] && si >= plan.roi[2] && si <= plan.roi[3]
+/// Indices of the ROI pixels in raster order.
+fn roi_indices(plan: &RenderPlan) -> impl Iterator<Item = usize> + '_ {
+    let (fr, sr) = crate::stats::roi_ranges(plan);
+    sr.flat_map(move |s| fr.clone().map(move |f| s * plan.fpixels + f))
 }
 
 /// Scale of the integer image: `-scale` when positive, else 55000/max_I (1 if max_I ≤ 0).
@@ -22,17 +23,19 @@ pub fn int_scale(requested: f64, max_i: f64) -> f64 {
 /// Integer image: ROI pixels become floor(float32(value·scale + adc + 0.5)) after clipping to
 /// [0, 65535]; pixels outside the ROI are 0.
 pub fn int_image(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<u16> {
+    use rayon::prelude::*;
+    let (fr, sr) = crate::stats::roi_ranges(plan);
     let mut out = vec![0u16; image.len()];
-    for s in 0..plan.spixels {
-        for f in 0..plan.fpixels {
-            if !in_roi(plan, f, s) {
-                continue;
+    let f = plan.fpixels;
+    out.par_chunks_mut(f)
+        .enumerate()
+        .filter(|(s, _)| sr.contains(s))
+        .for_each(|(s, row)| {
+            for x in fr.clone() {
+                let t = (image[s * f + x] as f64 * scale + adc).clamp(0.0, 65535.0);
+                row[x] = c_int(((t + 0.5) as f32).floor() as f64) as u16;
             }
-            let i = s * plan.fpixels + f;
-            let t = (image[i] as f64 * scale + adc).clamp(0.0, 65535.0);
-            out[i] = c_int(((t + 0.5) as f32).floor() as f64) as u16;
-        }
-    }
+        });
     out
 }
 
@@ -52,18 +55,9 @@ pub fn pgm_scale(requested: f64, int_scale: f64, rmsd: f64) -> f64 {
 /// PGM bytes: ROI pixels value·scale capped at 255 and truncated; 0 elsewhere.
 pub fn pgm_bytes(plan: &RenderPlan, image: &[f32], scale: f64) -> Vec<u8> {
     let mut out = vec![0u8; image.len()];
-    for s in 0..plan.spixels {
-        for f in 0..plan.fpixels {
-            if !in_roi(plan, f, s) {
-                continue;
-            }
-            let i = s * plan.fpixels + f;
-            let mut t = image[i] as f64 * scale;
-            if t > 255.0 {
-                t = 255.0;
-            }
-            out[i] = c_int(t) as u8;
-        }
+    for i in roi_indices(plan) {
+        let t = image[i] as f64 * scale;
+        out[i] = c_int(if t > 255.0 { 255.0 } else { t }) as u8;
     }
     out
 }
@@ -91,21 +85,15 @@ pub fn noise_image(
     let mut out = vec![0u16; image.len()];
     let mut photons = 0.0f64;
     let mut overloads = 0u32;
-    for s in 0..plan.spixels {
-        for f in 0..plan.fpixels {
-            if !in_roi(plan, f, s) {
-                continue;
-            }
-            let i = s * plan.fpixels + f;
-            let mut t = rng.poisson(image[i], seed) as f64;
-            photons += t;
-            t += adc;
-            if t > 65535.0 {
-                t = 65535.0;
-                overloads += 1;
-            }
-            out[i] = c_int(t) as u16;
+    for i in roi_indices(plan) {
+        let mut t = rng.poisson(image[i], seed) as f64;
+        photons += t;
+        t += adc;
+        if t > 65535.0 {
+            t = 65535.0;
+            overloads += 1;
         }
+        out[i] = c_int(t) as u16;
     }
     Noise {
         pixels: out,

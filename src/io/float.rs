@@ -1,6 +1,15 @@
 //! The raw float image: pixels × float32, native (little-endian) order, fast index fastest,
 //! no header (reference `-floatfile`).
 
+/// The image as little-endian float32 bytes, without copying on little-endian hosts.
+pub fn le_bytes(image: &[f32]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(wide::bytemuck::cast_slice(image))
+    } else {
+        std::borrow::Cow::Owned(encode(image))
+    }
+}
+
 /// Encode an image as little-endian float32 bytes.
 pub fn encode(image: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(image.len() * 4);

@@ -88,16 +88,28 @@ pub fn header_text(h: &SmvHeader) -> String {
     s
 }
 
-/// A complete SMV file: header, padding to 512 bytes (none if the header is longer), pixels.
-pub fn encode(h: &SmvHeader, pixels: &[u16]) -> Vec<u8> {
+/// The header block: header text padded with spaces to 512 bytes (not padded if longer).
+pub fn header_block(h: &SmvHeader) -> Vec<u8> {
     let mut out = header_text(h).into_bytes();
     while out.len() < 512 {
         out.push(b' ');
     }
-    out.reserve(pixels.len() * 2);
-    for p in pixels {
-        out.extend_from_slice(&p.to_le_bytes());
+    out
+}
+
+/// The pixels as little-endian u16 bytes, without copying on little-endian hosts.
+pub fn pixel_bytes(pixels: &[u16]) -> std::borrow::Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        std::borrow::Cow::Borrowed(wide::bytemuck::cast_slice(pixels))
+    } else {
+        std::borrow::Cow::Owned(pixels.iter().flat_map(|p| p.to_le_bytes()).collect())
     }
+}
+
+/// A complete SMV file: header, padding to 512 bytes (none if the header is longer), pixels.
+pub fn encode(h: &SmvHeader, pixels: &[u16]) -> Vec<u8> {
+    let mut out = header_block(h);
+    out.extend_from_slice(&pixel_bytes(pixels));
     out
 }
 

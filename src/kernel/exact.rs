@@ -144,6 +144,7 @@ impl RowKernel for Exact {
         s: usize,
         state: &mut SerialState,
         out: &mut [f32],
+        omega: &mut Vec<f64>,
     ) -> Option<InterpTrigger> {
         let plan = prep.plan;
         let mut first = None;
@@ -151,7 +152,7 @@ impl RowKernel for Exact {
             if !plan.is_rendered(f, s) {
                 continue;
             }
-            let (v, t) = pixel(prep, f, s, state, None);
+            let (v, t) = pixel(prep, f, s, state, None, Some(&mut *omega));
             *px = v;
             if first.is_none() {
                 first = t;
@@ -169,6 +170,7 @@ pub fn pixel(
     spixel: usize,
     st: &mut SerialState,
     trace: Option<&mut PixelTrace>,
+    mut omega_terms: Option<&mut Vec<f64>>,
 ) -> (f32, Option<InterpTrigger>) {
     let plan = prep.plan;
     let os = plan.oversample;
@@ -193,6 +195,9 @@ pub fn pixel(
                     if plan.point_pixel {
                         omega = 1.0 / airpath / airpath;
                     }
+                }
+                if let Some(terms) = omega_terms.as_deref_mut() {
+                    terms.push(omega);
                 }
                 if capture == 0.0 || plan.oversample_thick {
                     let parallax = dot(&d, &plan.odet);
@@ -346,35 +351,4 @@ pub fn pixel(
         *tr = last;
     }
     (value, trigger)
-}
-
-/// Solid-angle sum over all rendered sub-pixels and layers, in serial order (the reference's
-/// `omega_sum`, printed after the loop).
-pub fn omega_sum(plan: &RenderPlan) -> f64 {
-    let mut sum = 0.0;
-    for s in 0..plan.spixels {
-        for f in 0..plan.fpixels {
-            if !plan.is_rendered(f, s) {
-                continue;
-            }
-            let mut omega = 0.0;
-            for t in 0..plan.thicksteps {
-                for subs in 0..plan.oversample {
-                    for subf in 0..plan.oversample {
-                        if omega == 0.0 || plan.oversample_omega {
-                            let airpath = magnitude(&plan.subpixel_position(f, s, subf, subs, t));
-                            omega = plan.pixel_size * plan.pixel_size / airpath / airpath
-                                * plan.close_distance
-                                / airpath;
-                            if plan.point_pixel {
-                                omega = 1.0 / airpath / airpath;
-                            }
-                        }
-                        sum += omega;
-                    }
-                }
-            }
-        }
-    }
-    sum
 }

@@ -12,6 +12,7 @@
 //! result is the serial (one-thread) reference result, whatever the number of threads.
 
 pub mod exact;
+pub mod simd;
 
 use crate::plan::{CellTables, RenderPlan};
 use crate::vec3::V3;
@@ -47,6 +48,7 @@ pub struct Prepared<'a> {
     /// The E-vector sequence reaches a fixed point (otherwise it cycles and rows must be
     /// rendered strictly in order).
     pub polar_settles: bool,
+    simd: std::sync::OnceLock<simd::Tables>,
 }
 
 impl<'a> Prepared<'a> {
@@ -61,7 +63,13 @@ impl<'a> Prepared<'a> {
             polar_axes,
             polar_next: next.into_iter().map(|n| n as u32).collect(),
             polar_settles,
+            simd: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Tables of the SIMD kernel (built on first use).
+    pub fn simd_tables(&self) -> &simd::Tables {
+        self.simd.get_or_init(|| simd::Tables::new(self))
     }
 
     /// State at the start of the run.
@@ -77,14 +85,16 @@ impl<'a> Prepared<'a> {
 /// A row renderer.
 pub trait RowKernel: Sync {
     /// Render row `s` into `out` (fpixels values; pixels not rendered are left untouched),
-    /// advancing `state` through the row in serial order. Returns the row's first
-    /// out-of-range interpolation, if any.
+    /// advancing `state` through the row in serial order. Appends to `omega` the solid angles
+    /// the reference adds to its running sum for this row, in its order (a kernel may pre-add
+    /// a pixel's terms). Returns the row's first out-of-range interpolation, if any.
     fn render_row(
         &self,
         prep: &Prepared,
         s: usize,
         state: &mut SerialState,
         out: &mut [f32],
+        omega: &mut Vec<f64>,
     ) -> Option<InterpTrigger>;
 }
 
@@ -108,6 +118,9 @@ pub struct Rendered {
     pub image: Vec<f32>,
     /// First out-of-range interpolation in serial order.
     pub interp_trigger: Option<InterpTrigger>,
+    /// Sum of the solid angles of every rendered sub-pixel and sensor layer (sr), summed in
+    /// serial order (the reference's `omega_sum`).
+    pub omega_sum: f64,
 }
 
 /// Render a plan with a kernel, reproducing the serial result on any number of threads.
@@ -117,6 +130,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
     let mut image = vec![0f32; f * plan.spixels];
     let mut state = prep.initial_state();
     let mut first_trigger: Option<InterpTrigger> = None;
+    let mut omega_sum = 0.0f64;
     let threads = rayon::current_num_threads().max(1);
     let strictly_serial = !prep.polar_settles;
     let mut row = 0;
@@ -125,22 +139,27 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
     while row < plan.spixels {
         let end = (row + block).min(plan.spixels);
         let entry = state;
-        let results: Vec<(SerialState, Option<InterpTrigger>)> = image[row * f..end * f]
+        type RowResult = (SerialState, Option<InterpTrigger>, Vec<f64>);
+        let results: Vec<RowResult> = image[row * f..end * f]
             .par_chunks_mut(f)
             .enumerate()
             .map(|(i, out)| {
                 let mut st = entry;
-                let t = kernel.render_row(&prep, row + i, &mut st, out);
-                (st, t)
+                let mut omega = Vec::new();
+                let t = kernel.render_row(&prep, row + i, &mut st, out, &mut omega);
+                (st, t, omega)
             })
             .collect();
         // Rows up to and including the first one whose exit state differs are final.
-        let changed = results.iter().position(|(st, _)| *st != entry);
+        let changed = results.iter().position(|(st, _, _)| *st != entry);
         let final_rows = match changed {
             Some(r) => r + 1,
             None => end - row,
         };
-        for (i, (st, t)) in results.iter().take(final_rows).enumerate() {
+        for (i, (st, t, omega)) in results.iter().take(final_rows).enumerate() {
+            for w in omega {
+                omega_sum += w;
+            }
             let s = row + i;
             if let (None, Some(t)) = (&first_trigger, t) {
                 let before = (0..t.fpixel).filter(|&x| plan.is_rendered(x, s)).count();
@@ -154,7 +173,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         obs.progress(rank);
         row += final_rows;
         if changed.is_none() && !strictly_serial {
-            block = (block * 2).min(4 * threads);
+            block = (block * 4).min(32.max(8 * threads));
         } else if strictly_serial {
             block = 1;
         }
@@ -162,5 +181,6 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
     Rendered {
         image,
         interp_trigger: first_trigger,
+        omega_sum,
     }
 }

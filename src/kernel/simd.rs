@@ -1,0 +1,1401 @@
+//! The fast kernel: eight detector pixels along the fast axis per `wide` f32x8 vector.
+//!
+//! Numerics: single precision in the hot loop, double precision where it carries the result.
+//! * **Local frame.** For each vector and sub-pixel, lane 0's direction `d_ref` is computed in
+//!   f64; the other lanes differ from it by a small `Δd`, computed in f32 from the small
+//!   position offsets with a cancellation-free formula, so `Δd` keeps ~7 significant digits of
+//!   a quantity of order 1e-3.
+//! * **Miller indices.** For each (source, φ step, domain) the reference index
+//!   h_ref = (a/λ)·(d_ref + s) is computed in f64 (cell vectors rotated once, in double) and
+//!   split into an integer and a fraction; each lane's index is fraction + (a/λ)·Δd in f32. High
+//!   indices therefore lose nothing to single precision.
+//! * **Lattice factor** from the distance to the nearest integer index:
+//!   sin(Nπh)/sin(πh) = ±sin(πr)/sin(πδ) with δ = h − round(h) and r = Nδ − round(Nδ), each by an
+//!   f32 `sinpi` polynomial (relative error < 6e-9). Only the square is used, so signs drop.
+//! * The per-pixel sum is kept in f64; each source's φ×domain terms are summed in f32 first.
+//! * Structure factors are looked up with an AVX2 gather where the build has it, else per lane.
+//!
+//! The serial-order state of the reference (stale φ orientation, interpolation switch-off) is
+//! tracked per lane; when a lane changes it, the lanes after it are rendered again with the new
+//! state, so the result equals serial order (see the driver in `kernel/mod.rs`).
+
+// Index loops over lanes and axes mirror the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
+use super::{InterpTrigger, Prepared, RowKernel, SerialState};
+use crate::options::Shape;
+use crate::plan::RenderPlan;
+use crate::vec3::{V3, cross, dot, rotate_axis, unit};
+use std::ops::{Add, Mul};
+use wide::{f32x8, f64x4, i32x8};
+
+const LANES: usize = 8;
+
+/// Eight f64 lanes as two f64x4 halves (the per-pixel sums).
+#[derive(Clone, Copy, Debug)]
+struct D8(f64x4, f64x4);
+
+impl D8 {
+    #[inline(always)]
+    fn splat(x: f64) -> D8 {
+        D8(f64x4::splat(x), f64x4::splat(x))
+    }
+    #[inline(always)]
+    fn from_array(a: [f64; 8]) -> D8 {
+        D8(
+            f64x4::from([a[0], a[1], a[2], a[3]]),
+            f64x4::from([a[4], a[5], a[6], a[7]]),
+        )
+    }
+    #[inline(always)]
+    fn to_array(self) -> [f64; 8] {
+        let (a, b) = (self.0.to_array(), self.1.to_array());
+        [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+    }
+    #[inline(always)]
+    fn from_f32(v: f32x8) -> D8 {
+        let a = v.to_array();
+        D8::from_array(std::array::from_fn(|i| a[i] as f64))
+    }
+    /// Per-lane choice: `a` where the bit is set, else `self`.
+    #[inline(always)]
+    fn blend(self, bits: u8, a: D8) -> D8 {
+        let m = D8::from_array(MASK64[bits as usize]);
+        D8(m.0.select(a.0, self.0), m.1.select(a.1, self.1))
+    }
+}
+
+impl Add for D8 {
+    type Output = D8;
+    #[inline(always)]
+    fn add(self, o: D8) -> D8 {
+        D8(self.0 + o.0, self.1 + o.1)
+    }
+}
+
+impl Mul for D8 {
+    type Output = D8;
+    #[inline(always)]
+    fn mul(self, o: D8) -> D8 {
+        D8(self.0 * o.0, self.1 * o.1)
+    }
+}
+
+/// Lane masks for every 8-bit pattern (all bits set where the lane's bit is set).
+static MASK32: [[f32; 8]; 256] = {
+    let mut t = [[0.0f32; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut l = 0;
+        while l < 8 {
+            if b & (1 << l) != 0 {
+                t[b][l] = f32::from_bits(u32::MAX);
+            }
+            l += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+static MASK64: [[f64; 8]; 256] = {
+    let mut t = [[0.0f64; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut l = 0;
+        while l < 8 {
+            if b & (1 << l) != 0 {
+                t[b][l] = f64::from_bits(u64::MAX);
+            }
+            l += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+#[inline(always)]
+fn mask32(bits: u8) -> f32x8 {
+    f32x8::from(MASK32[bits as usize])
+}
+
+#[inline(always)]
+fn bits(m: f32x8) -> u8 {
+    m.to_bitmask() as u8
+}
+
+#[inline(always)]
+fn splat(x: f32) -> f32x8 {
+    f32x8::splat(x)
+}
+
+/// sin(πr) for |r| ≤ 0.5: odd minimax polynomial, relative error < 6e-9.
+#[inline(always)]
+fn sinpi(r: f32x8) -> f32x8 {
+    // Estrin's scheme (shorter dependency chain than Horner's)
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let lo = r2.mul_add(splat(-5.167_71), splat(std::f32::consts::PI));
+    let mid = r2.mul_add(splat(-0.598_24), splat(2.550_069_4));
+    let hi = r4.mul_add(splat(0.077_555_88), mid);
+    r * r4.mul_add(hi, lo)
+}
+
+/// sin(Nπx)/sin(πx) up to sign as (numerator, denominator), for x any value congruent to the
+/// index h, N > 1 integer.
+#[inline(always)]
+fn grating(x: f32x8, n: f32) -> (f32x8, f32x8) {
+    grating_delta(x - x.round_ties_even(), n)
+}
+
+/// As [`grating`], from δ = h − round(h). |δ| is kept at least 1e-12 (where the ratio is N to
+/// f32 precision), avoiding 0/0.
+#[inline(always)]
+fn grating_delta(delta: f32x8, n: f32) -> (f32x8, f32x8) {
+    let delta = delta.abs().fast_max(splat(1e-12));
+    let y = delta * splat(n);
+    let r = y - y.round_ties_even();
+    (sinpi(r), sinpi(delta))
+}
+
+/// As [`grating_delta`] without the zero guard: δ = 0 gives 0/0, which the caller detects (a
+/// zero denominator) and repairs with [`grating_delta`] — this happens only when a lane's index
+/// is exactly an integer in single precision.
+#[inline(always)]
+fn grating_fast(delta: f32x8, n: f32) -> (f32x8, f32x8) {
+    let y = delta * splat(n);
+    let r = y - y.round_ties_even();
+    (sinpi(r), sinpi(delta))
+}
+
+/// 3(sin x − x cos x)/x³ with x = πu, u ≥ 0 (the sphere transform), accurate near 0.
+#[inline(always)]
+fn sinc3_pi(u: f32x8) -> f32x8 {
+    let x = splat(std::f32::consts::PI) * u;
+    let x2 = x * x;
+    // series for small x: 1 − x²/10 + x⁴/280 − x⁶/15120 + x⁸/1330560
+    let mut s = splat(1.0 / 1_330_560.0);
+    s = s.mul_add(x2, splat(-1.0 / 15_120.0));
+    s = s.mul_add(x2, splat(1.0 / 280.0));
+    s = s.mul_add(x2, splat(-0.1));
+    s = s.mul_add(x2, f32x8::ONE);
+    // general: u = n + r, sin(πu) = ±sinpi(r), cos(πu) = ±sinpi(1/2 − |r|)
+    let n = u.round_ties_even();
+    let r = u - n;
+    let half = n * splat(0.5);
+    let sign = half.floor().simd_ne(half).select(splat(-1.0), f32x8::ONE);
+    let sn = sinpi(r) * sign;
+    let cs = sinpi(splat(0.5) - r.abs()) * sign;
+    let g = splat(3.0) * (sn / x - cs) / x2;
+    x.simd_lt(splat(0.5)).select(s, g)
+}
+
+/// Per-(source, φ step, domain) coefficients. The index of lane l is
+/// h = A·(d_ref + Δd_l) + A·s, A = (a/λ, b/λ, c/λ) as rows.
+#[derive(Clone, Copy, Debug)]
+struct Step {
+    /// Columns of A (h, k, l in lanes 0-2) and A·s, for the f64 reference index.
+    cols: [f64x4; 3],
+    off: f64x4,
+    /// Rows of A in single precision, for the lane offsets.
+    a32: [[f32; 3]; 3],
+}
+
+/// Per-source constants.
+#[derive(Clone, Copy, Debug)]
+struct SourceC {
+    /// Unit vector towards the source (q = (d + dir)/λ), and 1/λ.
+    dir: [f32; 3],
+    inv_lambda: f32,
+    /// Unit incident direction and the polarization frame (B = unit(axis × i), E = unit(i × B)).
+    inc: [f32; 3],
+    b: [f32; 3],
+    e: [f32; 3],
+}
+
+/// Tables precomputed once per render, in double precision.
+pub struct Tables {
+    /// [fresh, stale] × sources × φ steps × domains.
+    steps: [Vec<Step>; 2],
+    sources: Vec<SourceC>,
+    per_source: usize,
+    /// The structure factors in single precision.
+    grid32: Vec<f32>,
+    /// Axes with more than one unit cell and their counts.
+    axes: Vec<(usize, f32)>,
+    /// Offsets of the lanes from lane 0 on a flat detector: l·oversample·subpixel·fdet.
+    flat_dp: [f32x8; 3],
+    /// Sub-pixels per pixel (all layers).
+    subpixels: usize,
+    /// Offsets of each (layer, slow sub, fast sub) from the pixel's corner, in loop order (m).
+    sub_offsets: Vec<V3>,
+    /// Position offsets of every lane and sub-pixel from lane 0's first sub-pixel (flat detector).
+    sub_shifts: Vec<[f32x8; 3]>,
+}
+
+fn f32s(v: &V3) -> [f32; 3] {
+    [v[0] as f32, v[1] as f32, v[2] as f32]
+}
+
+impl Tables {
+    pub fn new(prep: &Prepared) -> Tables {
+        let mut t = Tables::build(prep);
+        let off0 = t.sub_offsets[0];
+        t.sub_shifts = t
+            .sub_offsets
+            .iter()
+            .map(|off| std::array::from_fn(|k| t.flat_dp[k] + splat((off[k] - off0[k]) as f32)))
+            .collect();
+        t
+    }
+
+    fn build(prep: &Prepared) -> Tables {
+        let plan = prep.plan;
+        let domains = prep.cells.domains;
+        let phis = plan.phisteps as usize;
+        let axis = unit(&plan.polar_axis);
+        let mut sources = Vec::new();
+        let mut steps = [Vec::new(), Vec::new()];
+        for s in &plan.sources {
+            let inc = unit(&[-s.dir[0], -s.dir[1], -s.dir[2]]);
+            let b = unit(&cross(&axis, &inc));
+            let e = unit(&cross(&inc, &b));
+            sources.push(SourceC {
+                dir: f32s(&s.dir),
+                inv_lambda: (1.0 / s.lambda) as f32,
+                inc: f32s(&inc),
+                b: f32s(&b),
+                e: f32s(&e),
+            });
+            for (kind, table) in steps.iter_mut().enumerate() {
+                for p in 0..phis {
+                    for m in 0..domains {
+                        let cell = prep.cells.get(kind == 1, p, m);
+                        let a: [V3; 3] = std::array::from_fn(|k| {
+                            let v = cell[k];
+                            [v[0] / s.lambda, v[1] / s.lambda, v[2] / s.lambda]
+                        });
+                        table.push(Step {
+                            cols: std::array::from_fn(|c| {
+                                f64x4::from([a[0][c], a[1][c], a[2][c], 0.0])
+                            }),
+                            off: f64x4::from([
+                                dot(&a[0], &s.dir),
+                                dot(&a[1], &s.dir),
+                                dot(&a[2], &s.dir),
+                                0.0,
+                            ]),
+                            a32: [f32s(&a[0]), f32s(&a[1]), f32s(&a[2])],
+                        });
+                    }
+                }
+            }
+        }
+        let os = plan.oversample as f64;
+        let lane_off = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+            * splat((os * (plan.pixel_size / os)) as f32);
+        Tables {
+            steps,
+            sources,
+            per_source: phis * domains,
+            axes: (0..3)
+                .filter(|&k| plan.n_cells[k] > 1.0)
+                .map(|k| (k, plan.n_cells[k] as f32))
+                .collect(),
+            flat_dp: std::array::from_fn(|k| lane_off * splat(plan.fdet[k] as f32)),
+            subpixels: (plan.oversample * plan.oversample * plan.thicksteps) as usize,
+            sub_offsets: {
+                let sp = plan.pixel_size / os;
+                let mut v = Vec::new();
+                for layer in 0..plan.thicksteps {
+                    for sy in 0..plan.oversample {
+                        for sx in 0..plan.oversample {
+                            let (fo, so, oo) = (
+                                sp * (sx as f64 + 0.5),
+                                sp * (sy as f64 + 0.5),
+                                layer as f64 * plan.thickstep,
+                            );
+                            v.push(std::array::from_fn(|k| {
+                                fo * plan.fdet[k] + so * plan.sdet[k] + oo * plan.odet[k]
+                            }));
+                        }
+                    }
+                }
+                v
+            },
+            sub_shifts: Vec::new(),
+            grid32: plan
+                .hkl
+                .as_ref()
+                .map(|g| g.data.iter().map(|v| *v as f32).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Lane state while rendering one vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Lanes {
+    /// Lanes whose φ orientation is already "stale" (a loop has run).
+    stale: u8,
+    /// Lanes with interpolation still on.
+    interp: u8,
+}
+
+/// A trigger: the lane and its (h, k, l) and nearest indices.
+type Trigger = (usize, [f64; 3], [i32; 3]);
+
+struct VecOut {
+    value: [f32; LANES],
+    /// Sum of the pixel's solid angles over its sub-pixels and layers.
+    omega: [f64; LANES],
+    exit: Lanes,
+    /// The lowest lane whose interpolation left the grid.
+    trigger: Option<Trigger>,
+}
+
+/// The SIMD kernel.
+pub struct Simd;
+
+impl RowKernel for Simd {
+    fn render_row(
+        &self,
+        prep: &Prepared,
+        s: usize,
+        state: &mut SerialState,
+        out: &mut [f32],
+        omega: &mut Vec<f64>,
+    ) -> Option<InterpTrigger> {
+        let plan = prep.plan;
+        let tables = prep.simd_tables();
+        let (fr, sr) = crate::stats::roi_ranges(plan);
+        if !sr.contains(&s) {
+            return None;
+        }
+        let mut first: Option<InterpTrigger> = None;
+        let mut row_omega = 0.0;
+        let mut f0 = fr.start - fr.start % LANES;
+        while f0 < fr.end {
+            let mut active = 0u8;
+            for l in 0..LANES {
+                let f = f0 + l;
+                if fr.contains(&f)
+                    && plan
+                        .mask
+                        .as_ref()
+                        .is_none_or(|m| m[s * plan.fpixels + f] != 0)
+                {
+                    active |= 1 << l;
+                }
+            }
+            if active == 0 {
+                f0 += LANES;
+                continue;
+            }
+            // Render with the state at the vector's start; if a lane changes the state, the
+            // lanes after it (in serial order) are rendered again from the changed state.
+            let mut done = 0u8;
+            while done != active {
+                let lanes = Lanes {
+                    stale: if state.stale_phi { 0xff } else { 0 },
+                    interp: if state.interp_on { 0xff } else { 0 },
+                };
+                let todo = active & !done;
+                let fast =
+                    !(plan.oversample_thick || plan.oversample_omega || plan.oversample_polar)
+                        && lanes.stale == 0xff
+                        && (lanes.interp == 0 || !plan.interpolate);
+                let r = if fast {
+                    SUBS.with(|b| {
+                        render_vec_fast(plan, tables, s, f0, todo, lanes, &mut b.borrow_mut())
+                    })
+                } else {
+                    render_vec(plan, tables, s, f0, todo, lanes)
+                };
+                if first.is_none() {
+                    if let Some((l, hkl, hkl0)) = r.trigger {
+                        first = Some(InterpTrigger {
+                            fpixel: f0 + l,
+                            spixel: s,
+                            hkl,
+                            hkl0,
+                        });
+                    }
+                }
+                if r.exit == lanes {
+                    // no lane changed the state: all of them are final
+                    for l in 0..LANES {
+                        if todo & (1 << l) != 0 {
+                            out[f0 + l] = r.value[l];
+                            row_omega += r.omega[l];
+                        }
+                    }
+                    done = active;
+                    continue;
+                }
+                for l in 0..LANES {
+                    let bit = 1u8 << l;
+                    if todo & bit == 0 {
+                        continue;
+                    }
+                    out[f0 + l] = r.value[l];
+                    row_omega += r.omega[l];
+                    done |= bit;
+                    let stale = r.exit.stale & bit != 0;
+                    let interp = r.exit.interp & bit != 0;
+                    if stale != state.stale_phi || interp != state.interp_on {
+                        state.stale_phi = stale;
+                        state.interp_on = interp;
+                        break;
+                    }
+                }
+            }
+            f0 += LANES;
+        }
+        omega.push(row_omega);
+        first
+    }
+}
+
+/// One sub-pixel of a vector: the lanes' offsets from the vector's reference direction, and
+/// their directions (f32).
+#[derive(Clone, Copy)]
+struct Sub {
+    dd: [f32x8; 3],
+    d: [f32x8; 3],
+}
+
+thread_local! {
+    static SUBS: std::cell::RefCell<Vec<Sub>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The reference point of a vector (lane 0, first sub-pixel): position, distance and unit
+/// direction, in f64.
+#[derive(Clone, Copy)]
+struct Frame {
+    p: V3,
+    r2: f64,
+    r: f64,
+    d: V3,
+}
+
+impl Frame {
+    fn new(p: V3) -> Frame {
+        let r2 = p[0] * p[0] + p[1] * p[1] + p[2] * p[2];
+        let r = r2.sqrt();
+        let inv = 1.0 / r;
+        Frame {
+            p,
+            r2,
+            r,
+            d: [p[0] * inv, p[1] * inv, p[2] * inv],
+        }
+    }
+
+    /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
+    /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
+    /// Returns the sub-pixel and the lanes' distances squared and plain.
+    #[inline(always)]
+    fn lanes(&self, dp: &[f32x8; 3]) -> (Sub, f32x8, f32x8) {
+        let mut u = f32x8::ZERO;
+        for k in 0..3 {
+            u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
+        }
+        let r2 = splat(self.r2 as f32) + u;
+        let r = r2.sqrt();
+        let inv = f32x8::ONE / r;
+        let dr = u / (r + splat(self.r as f32));
+        let dd: [f32x8; 3] = std::array::from_fn(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
+        let d: [f32x8; 3] = std::array::from_fn(|k| dd[k] + splat(self.d[k] as f32));
+        (Sub { dd, d }, r2, r)
+    }
+}
+
+/// Lanes of `todo` whose scattering vector passes the resolution cut for source `src`.
+#[inline(always)]
+fn live_lanes(plan: &RenderPlan, src: &SourceC, d: &[f32x8; 3], todo: u8) -> u8 {
+    if plan.dmin <= 0.0 {
+        return todo;
+    }
+    let mut q2 = f32x8::ZERO;
+    for k in 0..3 {
+        let q = d[k] + splat(src.dir[k]);
+        q2 = q.mul_add(q, q2);
+    }
+    let stol = splat(0.5 * src.inv_lambda) * q2.sqrt();
+    let cut =
+        bits(stol.simd_gt(f32x8::ZERO)) & bits(splat(plan.dmin as f32).simd_gt(splat(0.5) / stol));
+    todo & !cut
+}
+
+/// F_latt² for one step from the lanes' index offsets `x`.
+#[inline(always)]
+fn latt2_of(plan: &RenderPlan, t: &Tables, x: &[f32x8; 3]) -> f32x8 {
+    if plan.shape == Shape::Square {
+        let mut num = f32x8::ONE;
+        let mut den = f32x8::ONE;
+        for &(k, n) in &t.axes {
+            let (a, b) = grating(x[k], n);
+            num *= a;
+            den *= b;
+        }
+        let q = num / den;
+        q * q
+    } else {
+        shape_latt2(plan, x)
+    }
+}
+
+/// The vector renderer for the common case (no -oversample_* flags, no pending φ or
+/// interpolation state change): geometry of every sub-pixel first, then each (source, φ,
+/// domain) step over all sub-pixels, whose terms are independent.
+fn render_vec_fast(
+    plan: &RenderPlan,
+    t: &Tables,
+    s: usize,
+    f0: usize,
+    todo: u8,
+    entry: Lanes,
+    subs: &mut Vec<Sub>,
+) -> VecOut {
+    let os = plan.oversample;
+    let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
+    subs.clear();
+    // one reference direction per vector (lane 0, first sub-pixel); every sub-pixel of every
+    // lane is a small offset from it
+    let corner: V3 = std::array::from_fn(|k| {
+        (f0 as f64 * plan.pixel_size) * plan.fdet[k]
+            + (s as f64 * plan.pixel_size) * plan.sdet[k]
+            + plan.pix0[k]
+    });
+    let off0 = t.sub_offsets[0];
+    let first: V3 = std::array::from_fn(|k| corner[k] + off0[k]);
+    let frame = if plan.curved {
+        Frame::new(curve(plan, &first, plan.pixel_size).0)
+    } else {
+        Frame::new(first)
+    };
+    let per_layer = (os * os) as usize;
+    let mut omega = f32x8::ZERO;
+    let mut capture = f32x8::ONE;
+    for (i, off) in t.sub_offsets.iter().enumerate() {
+        let (sub, r2, r) = if plan.curved {
+            let flat: V3 = std::array::from_fn(|k| corner[k] + off[k]);
+            let (p0, dp) = curve(plan, &flat, plan.pixel_size);
+            let shift: [f32x8; 3] =
+                std::array::from_fn(|k| dp[k] + splat((p0[k] - frame.p[k]) as f32));
+            frame.lanes(&shift)
+        } else {
+            frame.lanes(&t.sub_shifts[i])
+        };
+        if i == 0 {
+            omega = if plan.point_pixel {
+                f32x8::ONE / r2
+            } else {
+                splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32) / (r2 * r)
+            };
+        }
+        if i % per_layer == 0 && plan.thick != 0.0 {
+            let layer = (i / per_layer) as f64;
+            let rho = dot8(&sub.d, &f32s(&plan.odet));
+            let k0 = splat((-layer * plan.thickstep * plan.mu) as f32) / rho;
+            let k1 = splat((-(layer + 1.0) * plan.thickstep * plan.mu) as f32) / rho;
+            capture = k0.exp() - k1.exp();
+        }
+        subs.push(sub);
+    }
+    // polarization of the first (sub-pixel, source) each lane keeps after the resolution cut
+    let mut polar = if plan.nopolar {
+        f32x8::ONE
+    } else {
+        f32x8::ZERO
+    };
+    if !plan.nopolar {
+        let mut pending = todo;
+        'first: for sub in subs.iter() {
+            for src in &t.sources {
+                let need = live_lanes(plan, src, &sub.d, pending);
+                if need != 0 {
+                    polar = mask32(need)
+                        .select(polarization(plan.polarization as f32, src, &sub.d), polar);
+                    pending &= !need;
+                    if pending == 0 {
+                        break 'first;
+                    }
+                }
+            }
+        }
+    }
+    let mut i_sum = D8::splat(plan.i_bg);
+    let f2_default = splat((plan.default_f * plan.default_f) as f32);
+    for (si, src) in t.sources.iter().enumerate() {
+        let live: Vec<u8> = if plan.dmin > 0.0 {
+            subs.iter()
+                .map(|sub| live_lanes(plan, src, &sub.d, todo))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let steps = &t.steps[1][si * t.per_source..(si + 1) * t.per_source];
+        let sq3 = plan.shape == Shape::Square && t.axes.len() == 3;
+        let dref = frame.d.map(f64x4::splat);
+        let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
+        i_sum = i_sum
+            + match (grid, plan.dmin > 0.0, sq3) {
+                (None, false, true) => sum_steps::<false, false, true>(args, grid),
+                (None, false, false) => sum_steps::<false, false, false>(args, grid),
+                (None, true, true) => sum_steps::<false, true, true>(args, grid),
+                (None, true, false) => sum_steps::<false, true, false>(args, grid),
+                (Some(_), false, true) => sum_steps::<true, false, true>(args, grid),
+                (Some(_), false, false) => sum_steps::<true, false, false>(args, grid),
+                (Some(_), true, true) => sum_steps::<true, true, true>(args, grid),
+                (Some(_), true, false) => sum_steps::<true, true, false>(args, grid),
+            };
+    }
+    let fin = capture * polar * omega;
+    let v = D8::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * D8::from_f32(fin);
+    let va = v.to_array();
+    VecOut {
+        value: std::array::from_fn(|l| va[l] as f32),
+        omega: D8::from_f32(omega * splat(t.subpixels as f32)).to_array(),
+        exit: entry,
+        trigger: None,
+    }
+}
+
+type StepArgs<'a> = (
+    &'a RenderPlan,
+    &'a Tables,
+    &'a [Step],
+    &'a [Sub],
+    &'a [u8],
+    f32x8,
+    [f64x4; 3],
+);
+
+/// One (step, sub-pixel) term F²·F_latt² (masked by the sub-pixel's resolution cut).
+#[inline(always)]
+fn term<const GRID: bool, const DMIN: bool, const SQ3: bool>(
+    (plan, t, _, _, live, f2_default, _): &StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    st: &Step,
+    (fr, hi): &([f32; 3], [f64; 3]),
+    sub: &Sub,
+    i: usize,
+) -> f32x8 {
+    let x = [
+        offset(st, fr, &sub.dd, 0),
+        offset(st, fr, &sub.dd, 1),
+        offset(st, fr, &sub.dd, 2),
+    ];
+    let rx = [
+        x[0].round_ties_even(),
+        x[1].round_ties_even(),
+        x[2].round_ties_even(),
+    ];
+    let latt2 = if SQ3 {
+        let n = [
+            plan.n_cells[0] as f32,
+            plan.n_cells[1] as f32,
+            plan.n_cells[2] as f32,
+        ];
+        let dl = [x[0] - rx[0], x[1] - rx[1], x[2] - rx[2]];
+        let (a0, b0) = grating_fast(dl[0], n[0]);
+        let (a1, b1) = grating_fast(dl[1], n[1]);
+        let (a2, b2) = grating_fast(dl[2], n[2]);
+        let den = b0 * b1 * b2;
+        let mut q = (a0 * a1 * a2) / den;
+        if den.simd_eq(f32x8::ZERO).any() {
+            let (a0, b0) = grating_delta(dl[0], n[0]);
+            let (a1, b1) = grating_delta(dl[1], n[1]);
+            let (a2, b2) = grating_delta(dl[2], n[2]);
+            q = (a0 * a1 * a2) / (b0 * b1 * b2);
+        }
+        q * q
+    } else {
+        latt2_of(plan, t, &x)
+    };
+    let f2 = if GRID {
+        let f = nearest(plan, grid.expect("grid"), &t.grid32, hi, &rx);
+        f * f
+    } else {
+        *f2_default
+    };
+    let term = latt2 * f2;
+    if DMIN { term & mask32(live[i]) } else { term }
+}
+
+/// Σ over steps and sub-pixels of F²·F_latt², specialised for a structure-factor grid (`GRID`),
+/// a resolution cut (`DMIN`) and the parallelepiped with N > 1 on all axes (`SQ3`). Two
+/// independent terms are evaluated per iteration (two sub-pixels, or two steps when there is
+/// one sub-pixel) so their long dependency chains overlap. Terms are summed in f32 and moved
+/// to f64 every few dozen.
+#[inline(always)]
+fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
+    args: StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+) -> D8 {
+    let (_, _, steps, subs, _, _, dref) = args;
+    let mut total = D8::splat(0.0);
+    let (mut acc0, mut acc1) = (f32x8::ZERO, f32x8::ZERO);
+    let mut pending = 0;
+    let flush = |acc0: &mut f32x8, acc1: &mut f32x8, pending: &mut usize, total: &mut D8| {
+        *pending += 2;
+        if *pending >= 32 {
+            *total = *total + D8::from_f32(*acc0 + *acc1);
+            *acc0 = f32x8::ZERO;
+            *acc1 = f32x8::ZERO;
+            *pending = 0;
+        }
+    };
+    if subs.len() == 1 {
+        let sub = &subs[0];
+        let mut pairs = steps.chunks_exact(2);
+        for pair in pairs.by_ref() {
+            let (r0, r1) = (reference(&pair[0], &dref), reference(&pair[1], &dref));
+            acc0 += term::<GRID, DMIN, SQ3>(&args, grid, &pair[0], &r0, sub, 0);
+            acc1 += term::<GRID, DMIN, SQ3>(&args, grid, &pair[1], &r1, sub, 0);
+            flush(&mut acc0, &mut acc1, &mut pending, &mut total);
+        }
+        for st in pairs.remainder() {
+            acc0 += term::<GRID, DMIN, SQ3>(&args, grid, st, &reference(st, &dref), sub, 0);
+        }
+    } else {
+        for st in steps {
+            let r = reference(st, &dref);
+            let mut i = 0;
+            while i + 1 < subs.len() {
+                acc0 += term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i);
+                acc1 += term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i + 1], i + 1);
+                flush(&mut acc0, &mut acc1, &mut pending, &mut total);
+                i += 2;
+            }
+            if i < subs.len() {
+                acc0 += term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i);
+            }
+        }
+    }
+    total + D8::from_f32(acc0 + acc1)
+}
+
+/// Render lanes `todo` of the vector starting at fast index `f0` in row `s`.
+#[allow(clippy::too_many_lines)]
+fn render_vec(
+    plan: &RenderPlan,
+    t: &Tables,
+    s: usize,
+    f0: usize,
+    todo: u8,
+    entry: Lanes,
+) -> VecOut {
+    let os = plan.oversample;
+    let subpixel = plan.pixel_size / os as f64;
+    let os_polar = plan.oversample_polar && !(plan.fix.nopolar_wins && plan.nopolar);
+    let flags = plan.oversample_thick || os_polar || plan.oversample_omega;
+    let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
+    let water = plan.water_size != 0.0;
+    let nabc = (plan.n_cells[0] * plan.n_cells[1] * plan.n_cells[2]) as f32;
+    let axes: Vec<(usize, f32)> = (0..3)
+        .filter(|&k| plan.n_cells[k] > 1.0)
+        .map(|k| (k, plan.n_cells[k] as f32))
+        .collect();
+    let f2_default = (plan.default_f * plan.default_f) as f32;
+
+    // lane offsets along the fast axis (flat detector): l·os·subpixel·fdet
+    let lane_off = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+        * splat((os as f64 * subpixel) as f32);
+    let flat_dp = [
+        lane_off * splat(plan.fdet[0] as f32),
+        lane_off * splat(plan.fdet[1] as f32),
+        lane_off * splat(plan.fdet[2] as f32),
+    ];
+
+    let mut i_sum = D8::splat(plan.i_bg);
+    let mut polar = f32x8::splat(if plan.nopolar { 1.0 } else { 0.0 });
+    let mut omega = f32x8::ZERO;
+    let mut capture = f32x8::ZERO;
+    let mut omega_set = false;
+    let mut omega_acc = f32x8::ZERO;
+    let mut lanes = entry;
+    let mut trigger: [Option<([f64; 3], [i32; 3])>; LANES] = [None; LANES];
+
+    for layer in 0..plan.thicksteps {
+        let odet_pos = layer as f64 * plan.thickstep;
+        capture = splat(if plan.thick == 0.0 { 1.0 } else { 0.0 });
+        let mut capture_set = plan.thick == 0.0;
+        for subs in 0..os {
+            let sdet_pos = plan.sub_position(s, subs);
+            for subf in 0..os {
+                // lane 0 in f64, the other lanes as offsets from it
+                let fdet_pos = plan.sub_position(f0, subf);
+                let mut pref = [0.0; 3];
+                for (k, p) in pref.iter_mut().enumerate() {
+                    *p = fdet_pos * plan.fdet[k]
+                        + sdet_pos * plan.sdet[k]
+                        + odet_pos * plan.odet[k]
+                        + plan.pix0[k];
+                }
+                let dp = if plan.curved {
+                    let (pr, dp) = curve(plan, &pref, subpixel * os as f64);
+                    pref = pr;
+                    dp
+                } else {
+                    flat_dp
+                };
+                let rref2 = pref[0] * pref[0] + pref[1] * pref[1] + pref[2] * pref[2];
+                let rref = rref2.sqrt();
+                let dref = [pref[0] / rref, pref[1] / rref, pref[2] / rref];
+                // |P|² − |P_ref|² = ΔP·(2 P_ref + ΔP), computed from small quantities
+                let mut u = f32x8::ZERO;
+                for k in 0..3 {
+                    u = dp[k].mul_add(dp[k] + splat((2.0 * pref[k]) as f32), u);
+                }
+                let r2 = splat(rref2 as f32) + u;
+                let r = r2.sqrt();
+                let inv = f32x8::ONE / r;
+                let dr = u / (r + splat(rref as f32));
+                let dd: [f32x8; 3] =
+                    std::array::from_fn(|k| (dp[k] - splat(dref[k] as f32) * dr) * inv);
+                let d: [f32x8; 3] = std::array::from_fn(|k| dd[k] + splat(dref[k] as f32));
+                let dref4 = [
+                    f64x4::splat(dref[0]),
+                    f64x4::splat(dref[1]),
+                    f64x4::splat(dref[2]),
+                ];
+
+                if !omega_set || plan.oversample_omega {
+                    omega = if plan.point_pixel {
+                        f32x8::ONE / r2
+                    } else {
+                        splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32)
+                            / (r2 * r)
+                    };
+                    omega_set = true;
+                }
+                omega_acc += omega;
+                if !capture_set || plan.oversample_thick {
+                    let rho = dot8(&d, &f32s(&plan.odet));
+                    let k0 = splat((-(layer as f64) * plan.thickstep * plan.mu) as f32) / rho;
+                    let k1 = splat((-((layer + 1) as f64) * plan.thickstep * plan.mu) as f32) / rho;
+                    capture = k0.exp() - k1.exp();
+                    capture_set = true;
+                }
+                for (si, src) in t.sources.iter().enumerate() {
+                    let mut live = todo;
+                    if plan.dmin > 0.0 {
+                        let mut q2 = f32x8::ZERO;
+                        for k in 0..3 {
+                            let q = d[k] + splat(src.dir[k]);
+                            q2 = q.mul_add(q, q2);
+                        }
+                        let stol = splat(0.5 * src.inv_lambda) * q2.sqrt();
+                        let cut = bits(stol.simd_gt(f32x8::ZERO))
+                            & bits(splat(plan.dmin as f32).simd_gt(splat(0.5) / stol));
+                        live &= !cut;
+                    }
+                    if live == 0 {
+                        continue;
+                    }
+                    let need = if os_polar {
+                        live
+                    } else {
+                        live & bits(polar.simd_eq(f32x8::ZERO))
+                    };
+                    if need != 0 {
+                        polar = mask32(need)
+                            .select(polarization(plan.polarization as f32, src, &d), polar);
+                    }
+                    let range = si * t.per_source..(si + 1) * t.per_source;
+                    let stale_steps = &t.steps[1][range.clone()];
+                    let fresh = live & !lanes.stale;
+                    let interp_live = if grid.is_some() {
+                        live & lanes.interp
+                    } else {
+                        0
+                    };
+                    if !flags && fresh == 0 && interp_live == 0 && plan.shape == Shape::Square {
+                        // the common case: F²·F_latt² summed over φ steps and domains in f32
+                        let mut acc = f32x8::ZERO;
+                        match grid {
+                            None => {
+                                for st in stale_steps {
+                                    let (fr, _) = reference(st, &dref4);
+                                    let mut num = f32x8::ONE;
+                                    let mut den = f32x8::ONE;
+                                    for &(k, n) in &axes {
+                                        let (a, b) = grating(offset(st, &fr, &dd, k), n);
+                                        num *= a;
+                                        den *= b;
+                                    }
+                                    let q = num / den;
+                                    acc = (q * q).mul_add(splat(f2_default), acc);
+                                }
+                            }
+                            Some(g) => {
+                                for st in stale_steps {
+                                    let (fr, hi) = reference(st, &dref4);
+                                    let x: [f32x8; 3] =
+                                        std::array::from_fn(|k| offset(st, &fr, &dd, k));
+                                    let mut num = f32x8::ONE;
+                                    let mut den = f32x8::ONE;
+                                    for &(k, n) in &axes {
+                                        let (a, b) = grating(x[k], n);
+                                        num *= a;
+                                        den *= b;
+                                    }
+                                    let q = num / den;
+                                    let f = nearest(plan, g, &t.grid32, &hi, &x);
+                                    acc = (q * q).mul_add(f * f, acc);
+                                }
+                            }
+                        }
+                        i_sum = i_sum + D8::from_f32(acc & mask32(live));
+                    } else {
+                        let fresh_steps = &t.steps[0][range];
+                        let mut acc = f32x8::ZERO;
+                        for (pm, st) in stale_steps.iter().enumerate() {
+                            let (mut latt2, mut hkl) =
+                                step_general(plan, st, &dref4, &dd, nabc, &axes);
+                            if fresh != 0 {
+                                let (l2f, hklf) =
+                                    step_general(plan, &fresh_steps[pm], &dref4, &dd, nabc, &axes);
+                                latt2 = mask32(fresh).select(l2f, latt2);
+                                for k in 0..3 {
+                                    hkl[k] = hkl[k].blend(fresh, hklf[k]);
+                                }
+                            }
+                            let mut contrib = live;
+                            if !water {
+                                contrib &= !bits(latt2.simd_eq(f32x8::ZERO));
+                            }
+                            if contrib == 0 {
+                                continue;
+                            }
+                            let f = match grid {
+                                None => splat(plan.default_f as f32),
+                                Some(g) => structure_factor(
+                                    plan,
+                                    g,
+                                    &hkl,
+                                    contrib,
+                                    &mut lanes,
+                                    &mut trigger,
+                                ),
+                            };
+                            let term = latt2 * f * f;
+                            if flags {
+                                let mut m = f32x8::ONE;
+                                if plan.oversample_thick {
+                                    m *= capture;
+                                }
+                                if os_polar {
+                                    m *= polar;
+                                }
+                                if plan.oversample_omega {
+                                    m *= omega;
+                                }
+                                let upd = (i_sum + D8::from_f32(term)) * D8::from_f32(m);
+                                i_sum = i_sum.blend(contrib, upd);
+                            } else {
+                                acc += term & mask32(contrib);
+                            }
+                        }
+                        if !flags {
+                            i_sum = i_sum + D8::from_f32(acc);
+                        }
+                    }
+                    lanes.stale |= live;
+                }
+            }
+        }
+    }
+    let mut fin = f32x8::ONE;
+    if !plan.oversample_thick {
+        fin *= capture;
+    }
+    if !os_polar {
+        fin *= polar;
+    }
+    if !plan.oversample_omega {
+        fin *= omega;
+    }
+    let v = D8::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * D8::from_f32(fin);
+    let va = v.to_array();
+    VecOut {
+        value: std::array::from_fn(|l| va[l] as f32),
+        omega: D8::from_f32(omega_acc).to_array(),
+        exit: lanes,
+        trigger: trigger
+            .iter()
+            .enumerate()
+            .find_map(|(l, t)| t.map(|(h, h0)| (l, h, h0))),
+    }
+}
+
+#[inline(always)]
+fn dot8(d: &[f32x8; 3], v: &[f32; 3]) -> f32x8 {
+    d[0].mul_add(splat(v[0]), d[1].mul_add(splat(v[1]), d[2] * splat(v[2])))
+}
+
+/// Curved detector: lane 0's position and the lanes' offsets from it. Each lane is the
+/// beam-axis point at `distance` rotated about sdet and fdet by its flat position's lab y and z
+/// over the distance (in double).
+fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [f32x8; 3]) {
+    let v = [
+        plan.distance * plan.beam[0],
+        plan.distance * plan.beam[1],
+        plan.distance * plan.beam[2],
+    ];
+    let at = |l: usize| {
+        let flat: V3 = std::array::from_fn(|k| pref_flat[k] + l as f64 * lane_step * plan.fdet[k]);
+        let nv = rotate_axis(&v, &plan.sdet, flat[1] / plan.distance);
+        rotate_axis(&nv, &plan.fdet, flat[2] / plan.distance)
+    };
+    let p0 = at(0);
+    let mut dp = [[0f32; LANES]; 3];
+    for l in 1..LANES {
+        let p = at(l);
+        for k in 0..3 {
+            dp[k][l] = (p[k] - p0[k]) as f32;
+        }
+    }
+    (
+        p0,
+        [f32x8::from(dp[0]), f32x8::from(dp[1]), f32x8::from(dp[2])],
+    )
+}
+
+/// The reference lane's indices for one step in f64: fractions (in [−½, ½]) and nearest
+/// integers, for h, k, l.
+#[inline(always)]
+fn reference(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3]) {
+    let h = st.cols[0].mul_add(
+        dref[0],
+        st.cols[1].mul_add(dref[1], st.cols[2].mul_add(dref[2], st.off)),
+    );
+    let hi = h.round_ties_even();
+    let fr = (h - hi).to_array();
+    let hi = hi.to_array();
+    (
+        [fr[0] as f32, fr[1] as f32, fr[2] as f32],
+        [hi[0], hi[1], hi[2]],
+    )
+}
+
+/// A lane's index along axis `k`, relative to the reference lane's nearest integer.
+#[inline(always)]
+fn offset(st: &Step, fr: &[f32; 3], dd: &[f32x8; 3], k: usize) -> f32x8 {
+    let a = &st.a32[k];
+    dd[0].mul_add(
+        splat(a[0]),
+        dd[1].mul_add(splat(a[1]), dd[2].mul_add(splat(a[2]), splat(fr[k]))),
+    )
+}
+
+/// F_latt² and the absolute fractional indices (f64) for one step, any shape.
+#[inline(always)]
+fn step_general(
+    plan: &RenderPlan,
+    st: &Step,
+    dref: &[f64x4; 3],
+    dd: &[f32x8; 3],
+    nabc: f32,
+    axes: &[(usize, f32)],
+) -> (f32x8, [D8; 3]) {
+    let (fr, hi) = reference(st, dref);
+    let x: [f32x8; 3] = std::array::from_fn(|k| offset(st, &fr, dd, k));
+    let hkl: [D8; 3] = std::array::from_fn(|k| D8::from_f32(x[k]) + D8::splat(hi[k]));
+    let latt2 = match plan.shape {
+        Shape::Square => {
+            let mut num = f32x8::ONE;
+            let mut den = f32x8::ONE;
+            for &(k, n) in axes {
+                let (a, b) = grating(x[k], n);
+                num *= a;
+                den *= b;
+            }
+            let q = num / den;
+            q * q
+        }
+        _ => shape_latt2(plan, &x),
+    };
+    let _ = nabc;
+    (latt2, hkl)
+}
+
+/// F_latt² of the ROUND, GAUSS and TOPHAT shapes from the lanes' index offsets.
+#[inline(always)]
+fn shape_latt2(plan: &RenderPlan, x: &[f32x8; 3]) -> f32x8 {
+    let n = plan.n_cells;
+    let nabc = (n[0] * n[1] * n[2]) as f32;
+    let dl: [f32x8; 3] = std::array::from_fn(|k| x[k] - x[k].round_ties_even());
+    let fudge = splat(plan.fudge as f32);
+    let latt = match plan.shape {
+        Shape::Round => {
+            let mut hrad = f32x8::ZERO;
+            for k in 0..3 {
+                let y = dl[k] * splat(n[k] as f32);
+                hrad = y.mul_add(y, hrad);
+            }
+            splat(nabc * 0.723_601_2) * sinc3_pi((hrad * fudge).sqrt())
+        }
+        shape => {
+            let r = &plan.recip;
+            let mut rs = f32x8::ZERO;
+            for c in 0..3 {
+                let comp = dl[0].mul_add(
+                    splat(r[0][c] as f32),
+                    dl[1].mul_add(splat(r[1][c] as f32), dl[2] * splat(r[2][c] as f32)),
+                );
+                rs = comp.mul_add(comp, rs);
+            }
+            rs *= splat((n[0] * n[0] * n[1] * n[1] * n[2] * n[2]) as f32);
+            if shape == Shape::Gauss {
+                splat(nabc) * (-(rs / splat(0.63) * fudge)).exp()
+            } else {
+                (rs * fudge)
+                    .simd_lt(splat(0.3969))
+                    .select(splat(nabc), f32x8::ZERO)
+            }
+        }
+    };
+    latt * latt
+}
+
+/// Nearest-neighbour structure factor per lane (default_F outside the grid), from the
+/// reference lane's nearest integers `hi` and the lanes' integer offsets `rx` from them.
+/// Grid offsets and the flat index are small integers, exact in f32 (the grid has fewer than
+/// 2^24 entries, else the i32 path is used).
+#[inline(always)]
+fn nearest(
+    plan: &RenderPlan,
+    g: &crate::hkl::HklGrid,
+    grid32: &[f32],
+    hi: &[f64; 3],
+    rx: &[f32x8; 3],
+) -> f32x8 {
+    let default = splat(plan.default_f as f32);
+    if grid32.len() >= 1 << 24 {
+        return nearest_i32(plan, g, grid32, hi, rx);
+    }
+    let mut inside = f32x8::splat(f32::from_bits(u32::MAX));
+    let mut dh = [f32x8::ZERO; 3];
+    for k in 0..3 {
+        dh[k] = rx[k] + splat((hi[k] - g.min[k] as f64) as f32);
+        inside &= dh[k].simd_ge(f32x8::ZERO) & dh[k].simd_lt(splat(g.range[k] as f32));
+    }
+    let idx = dh[0]
+        .mul_add(splat((g.range[1] + 1) as f32), dh[1])
+        .mul_add(splat((g.range[2] + 1) as f32), dh[2]);
+    // lanes outside the grid read element 0 and are replaced by default_F afterwards
+    let idx = (idx & inside).fast_trunc_int();
+    inside.select(gather(grid32, idx), default)
+}
+
+/// `table[idx[l]]` for the eight lanes (all indices in range).
+#[inline(always)]
+fn gather(table: &[f32], idx: i32x8) -> f32x8 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        use std::arch::x86_64::{__m256i, _mm256_i32gather_ps};
+        use wide::bytemuck::cast;
+        debug_assert!(idx.to_array().iter().all(|&i| (i as usize) < table.len()));
+        // SAFETY: AVX2 is enabled for this build; every index is within `table` (callers mask
+        // out-of-range lanes to 0, and the table is not empty).
+        unsafe {
+            cast(_mm256_i32gather_ps::<4>(
+                table.as_ptr(),
+                cast::<i32x8, __m256i>(idx),
+            ))
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        let idx = idx.to_array();
+        f32x8::from(std::array::from_fn::<f32, LANES, _>(|l| {
+            table[idx[l] as usize]
+        }))
+    }
+}
+
+fn nearest_i32(
+    plan: &RenderPlan,
+    g: &crate::hkl::HklGrid,
+    grid32: &[f32],
+    hi: &[f64; 3],
+    rx: &[f32x8; 3],
+) -> f32x8 {
+    let mut dh = [i32x8::ZERO; 3];
+    let mut inside = i32x8::splat(-1);
+    for k in 0..3 {
+        let base = i32x8::splat(hi[k] as i32 - g.min[k]);
+        dh[k] = base + rx[k].round_int();
+        inside &= dh[k].simd_gt(i32x8::splat(-1)) & dh[k].simd_lt(i32x8::splat(g.range[k]));
+    }
+    let idx = (dh[0] * i32x8::splat(g.range[1] + 1) + dh[1]) * i32x8::splat(g.range[2] + 1) + dh[2];
+    let idx = (idx & inside).to_array();
+    let vals = f32x8::from(std::array::from_fn::<f32, LANES, _>(|l| {
+        grid32[idx[l] as usize]
+    }));
+    let inside: f32x8 = wide::bytemuck::cast(inside);
+    inside.select(vals, splat(plan.default_f as f32))
+}
+
+/// Kahn polarization factor for the eight lanes, without trigonometry:
+/// cos 2ψ = (x² − y²)/(x² + y²) with x = d·E, y = d·B.
+#[inline(always)]
+fn polarization(kahn: f32, src: &SourceC, d: &[f32x8; 3]) -> f32x8 {
+    let c2 = dot8(d, &src.inc);
+    let c2s = c2 * c2;
+    if kahn == 0.0 {
+        return splat(0.5) * (f32x8::ONE + c2s);
+    }
+    let s2s = f32x8::ONE - c2s;
+    let x = dot8(d, &src.e);
+    let y = dot8(d, &src.b);
+    let r = x.mul_add(x, y * y);
+    let cos2psi = r
+        .simd_eq(f32x8::ZERO)
+        .select(f32x8::ONE, (x * x - y * y) / r);
+    splat(0.5) * (f32x8::ONE + c2s - splat(kahn) * cos2psi * s2s)
+}
+
+/// F_cell per lane: tricubic interpolation where it is on and in range, else the nearest
+/// structure factor (default_F outside the grid). Lanes whose interpolation runs out of range
+/// record the trigger and (as in the reference) switch interpolation off.
+fn structure_factor(
+    plan: &RenderPlan,
+    g: &crate::hkl::HklGrid,
+    hkl: &[D8; 3],
+    contrib: u8,
+    lanes: &mut Lanes,
+    trigger: &mut [Option<([f64; 3], [i32; 3])>; LANES],
+) -> f32x8 {
+    let (h, k, l) = (hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array());
+    let near = |x: f64| (x - 0.5).ceil() as i32;
+    let mut out = [plan.default_f as f32; LANES];
+    let mut interp_lanes = 0u8;
+    for lane in 0..LANES {
+        let bit = 1u8 << lane;
+        if contrib & bit == 0 {
+            continue;
+        }
+        let h0 = [near(h[lane]), near(k[lane]), near(l[lane])];
+        if lanes.interp & bit != 0 {
+            if super::exact::interp_out_of_range(g, h[lane], k[lane], l[lane]) {
+                if trigger[lane].is_none() {
+                    trigger[lane] = Some(([h[lane], k[lane], l[lane]], h0));
+                }
+                if !plan.fix.interp_local {
+                    lanes.interp &= !bit;
+                }
+            } else {
+                interp_lanes |= bit;
+                continue;
+            }
+        }
+        out[lane] = super::exact::nearest_f(plan, h0[0], h0[1], h0[2]) as f32;
+    }
+    let mut v = f32x8::from(out);
+    if interp_lanes != 0 {
+        v = mask32(interp_lanes).select(tricubic(g, hkl), v);
+    }
+    v
+}
+
+/// Tricubic (4×4×4 Lagrange) interpolation for all lanes (callers blend the lanes they need).
+fn tricubic(g: &crate::hkl::HklGrid, hkl: &[D8; 3]) -> f32x8 {
+    let a: [[f64; 8]; 3] = [hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array()];
+    let fl: [[f64; 8]; 3] = std::array::from_fn(|k| std::array::from_fn(|l| a[k][l].floor()));
+    let mut w = [[f32x8::ZERO; 4]; 3];
+    for k in 0..3 {
+        let t = f32x8::from(std::array::from_fn::<f32, 8, _>(|l| {
+            (a[k][l] - fl[k][l]) as f32
+        }));
+        let (tm1, tm2, tp1) = (t - f32x8::ONE, t - splat(2.0), t + f32x8::ONE);
+        w[k][0] = -(t * tm1 * tm2) * splat(1.0 / 6.0);
+        w[k][1] = tp1 * tm1 * tm2 * splat(0.5);
+        w[k][2] = -(tp1 * t * tm2) * splat(0.5);
+        w[k][3] = tp1 * t * tm1 * splat(1.0 / 6.0);
+    }
+    // lanes that do not interpolate may sit anywhere: keep their (unused) reads in the grid
+    let safe = |x: f64, min: i32, range: i32| -> i32 {
+        (x as i32 - 1 - min).max(0).min((range - 3).max(0))
+    };
+    let base: [[i32; 3]; LANES] =
+        std::array::from_fn(|l| std::array::from_fn(|k| safe(fl[k][l], g.min[k], g.range[k])));
+    let mut acc = f32x8::ZERO;
+    for i in 0..4 {
+        for j in 0..4 {
+            let wij = w[0][i] * w[1][j];
+            for m in 0..4 {
+                let vals: [f32; LANES] = std::array::from_fn(|l| {
+                    let b = base[l];
+                    g.at(b[0] + i as i32, b[1] + j as i32, b[2] + m as i32) as f32
+                });
+                acc = (wij * w[2][m]).mul_add(f32x8::from(vals), acc);
+            }
+        }
+    }
+    acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sinpi_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -5000..=5000 {
+            let r = i as f64 / 10000.0;
+            let got = sinpi(splat(r as f32)).to_array()[0] as f64;
+            let want = (std::f64::consts::PI * (r as f32) as f64).sin();
+            if want != 0.0 {
+                worst = worst.max(((got - want) / want).abs());
+            }
+        }
+        assert!(worst < 3e-7, "{worst}");
+    }
+
+    #[test]
+    fn grating_matches_the_formula() {
+        for &(x, n) in &[
+            (0.01f64, 10.0f32),
+            (0.003, 50.0),
+            (0.2, 7.0),
+            (-0.49, 20.0),
+            (0.0, 5.0),
+            (0.4999, 1000.0),
+        ] {
+            let (num, den) = grating(splat(x as f32), n);
+            let got = (num / den).to_array()[0].abs() as f64;
+            let xf = x as f32 as f64;
+            let n = n as f64;
+            let want = if xf == 0.0 {
+                n
+            } else {
+                ((std::f64::consts::PI * xf * n).sin() / (std::f64::consts::PI * xf).sin()).abs()
+            };
+            assert!(
+                (got - want).abs() <= 1e-6 * n + 1e-5 * want,
+                "x={x} n={n}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn sinc3_matches_the_formula() {
+        for i in 0..400 {
+            let u = i as f64 * 0.05;
+            let x = std::f64::consts::PI * u;
+            let want = if x == 0.0 {
+                1.0
+            } else {
+                3.0 * (x.sin() / x - x.cos()) / (x * x)
+            };
+            let got = sinc3_pi(splat(u as f32)).to_array()[0] as f64;
+            assert!((got - want).abs() < 2e-6, "u={u}: {got} vs {want}");
+        }
+    }
+}
