@@ -233,6 +233,9 @@ fn guard(f: impl FnOnce() -> nb_status) -> nb_status {
 /// next call on this thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn nb_last_error() -> *const c_char {
+    if !crate::cpu::supported() {
+        return crate::cpu::UNSUPPORTED_C.as_ptr() as *const c_char;
+    }
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
@@ -248,8 +251,20 @@ pub extern "C" fn nb_abi_version() -> u32 {
     NANOBRAGG_ABI_VERSION
 }
 
-fn cpu_check() -> Result<(), nb_status> {
-    crate::cpu::check().map_err(|e| fail(nb_status::NB_ERR_CPU, &e.to_string()))
+/// Every entry point that does work starts here: on a CPU without the build's instruction
+/// sets it returns `NB_ERR_CPU` before running any code that may use them (the message is
+/// then [`nb_last_error`]'s static one).
+macro_rules! cpu_gate {
+    () => {
+        if !crate::cpu::supported() {
+            return;
+        }
+    };
+    ($ret:expr) => {
+        if !crate::cpu::supported() {
+            return $ret;
+        }
+    };
 }
 
 /// Create a simulation from a nanoBragg argument vector (`argv[0]` is the program name and is
@@ -260,6 +275,7 @@ pub unsafe extern "C" fn nb_sim_create(
     argv: *const *const c_char,
     out: *mut *mut nb_sim,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         if out.is_null() {
             return fail(nb_status::NB_ERR_NULL, "out is NULL");
@@ -268,9 +284,6 @@ pub unsafe extern "C" fn nb_sim_create(
         unsafe { *out = std::ptr::null_mut() };
         if argc < 0 || (argc > 0 && argv.is_null()) {
             return fail(nb_status::NB_ERR_NULL, "argv is NULL or argc is negative");
-        }
-        if let Err(s) = cpu_check() {
-            return s;
         }
         let mut args = Vec::new();
         for i in 1..argc as usize {
@@ -311,6 +324,7 @@ pub unsafe extern "C" fn nb_sim_create(
 /// Free a handle (NULL is ignored).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nb_sim_free(sim: *mut nb_sim) {
+    cpu_gate!();
     if !sim.is_null() {
         let _ = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: the pointer came from nb_sim_create and is freed once.
@@ -326,6 +340,7 @@ pub unsafe extern "C" fn nb_sim_image_size(
     fpixels: *mut usize,
     spixels: *mut usize,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         // SAFETY: checked for NULL; the handle came from nb_sim_create.
         let Some(h) = (unsafe { sim.as_ref() }) else {
@@ -350,6 +365,7 @@ pub unsafe extern "C" fn nb_sim_transcript(
     cb: nb_line_callback,
     user: *mut c_void,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         // SAFETY: checked for NULL.
         let Some(h) = (unsafe { sim.as_ref() }) else {
@@ -369,6 +385,7 @@ pub unsafe extern "C" fn nb_sim_kernel_params(
     sim: *const nb_sim,
     out: *mut nb_kernel_params,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         // SAFETY: checked for NULL.
         let Some(h) = (unsafe { sim.as_ref() }) else {
@@ -494,6 +511,7 @@ pub unsafe extern "C" fn nb_sim_render(
     image: *mut f32,
     len: usize,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         // SAFETY: checked for NULL; exclusive access is the caller's contract.
         let Some(h) = (unsafe { sim.as_mut() }) else {
@@ -532,6 +550,7 @@ pub unsafe extern "C" fn nb_sim_write_outputs(
     cb: nb_line_callback,
     user: *mut c_void,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         // SAFETY: checked for NULL.
         let Some(h) = (unsafe { sim.as_ref() }) else {
@@ -783,6 +802,7 @@ pub unsafe extern "C" fn nb_render_kernel(
     image: *mut f32,
     image_len: usize,
 ) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
         // SAFETY: checked for NULL.
         let Some(p) = (unsafe { params.as_ref() }) else {
@@ -790,9 +810,6 @@ pub unsafe extern "C" fn nb_render_kernel(
         };
         if image.is_null() {
             return fail(nb_status::NB_ERR_NULL, "image is NULL");
-        }
-        if let Err(s) = cpu_check() {
-            return s;
         }
         // SAFETY: the caller guarantees the pointers in params.
         let plan = match unsafe { plan_from_params(p) } {

@@ -80,13 +80,69 @@ impl HklGrid {
 /// `#` comment lines allowed. `default_f` fills the unlisted (non-padding) grid points when
 /// non-zero. Non-integer indices, wrong column counts and non-numbers are errors naming the line.
 pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> {
+    // large files are read in two halves in parallel (split at a line end); the first error
+    // in file order wins
+    let mid = text.len() / 2;
+    let entries = match text.as_bytes()[mid..].iter().position(|&c| c == b'\n') {
+        Some(cut) if text.len() >= 1 << 16 => {
+            let (a, b) = text.split_at(mid + cut + 1);
+            let (ra, rb) = rayon::join(|| hkl_lines(path, a, 0), || hkl_lines(path, b, 0));
+            let mut entries = ra?;
+            match rb {
+                Ok(more) => entries.extend(more),
+                Err(e) => {
+                    // read the second half again knowing its first line number, for the message
+                    let before = a.bytes().filter(|&c| c == b'\n').count();
+                    return Err(hkl_lines(path, b, before).err().unwrap_or(e));
+                }
+            }
+            entries
+        }
+        _ => hkl_lines(path, text, 0)?,
+    };
+    if entries.is_empty() {
+        return Err(Error::input(
+            path,
+            None,
+            "no reflections (h k l F lines) found",
+        ));
+    }
+    let mut min = [i32::MAX; 3];
+    let mut max = [i32::MIN; 3];
+    for (idx, _) in &entries {
+        for k in 0..3 {
+            min[k] = min[k].min(idx[k]);
+            max[k] = max[k].max(idx[k]);
+        }
+    }
+    let mut g = HklGrid::alloc(min, max)?;
+    if default_f != 0.0 {
+        for h in 0..g.range[0] {
+            for k in 0..g.range[1] {
+                for l in 0..g.range[2] {
+                    let i = g.index(h, k, l);
+                    g.data[i] = default_f;
+                }
+            }
+        }
+    }
+    for (idx, f) in &entries {
+        let i = g.index(idx[0] - min[0], idx[1] - min[1], idx[2] - min[2]);
+        g.data[i] = *f;
+    }
+    g.hkls = entries.len();
+    Ok(g)
+}
+
+/// The reflections of `text` (lines numbered from `first_line` + 1 in messages).
+fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Vec<([i32; 3], f64)>> {
     let mut entries: Vec<([i32; 3], f64)> = Vec::with_capacity(text.len() / 24);
     for (n, line) in text.split('\n').enumerate() {
         if let Some(e) = quick_line(line) {
             entries.push(e);
             continue;
         }
-        let lineno = n + 1;
+        let lineno = first_line + n + 1;
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
@@ -137,38 +193,7 @@ pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> 
             })?;
         entries.push((idx, f));
     }
-    if entries.is_empty() {
-        return Err(Error::input(
-            path,
-            None,
-            "no reflections (h k l F lines) found",
-        ));
-    }
-    let mut min = [i32::MAX; 3];
-    let mut max = [i32::MIN; 3];
-    for (idx, _) in &entries {
-        for k in 0..3 {
-            min[k] = min[k].min(idx[k]);
-            max[k] = max[k].max(idx[k]);
-        }
-    }
-    let mut g = HklGrid::alloc(min, max)?;
-    if default_f != 0.0 {
-        for h in 0..g.range[0] {
-            for k in 0..g.range[1] {
-                for l in 0..g.range[2] {
-                    let i = g.index(h, k, l);
-                    g.data[i] = default_f;
-                }
-            }
-        }
-    }
-    for (idx, f) in &entries {
-        let i = g.index(idx[0] - min[0], idx[1] - min[1], idx[2] - min[2]);
-        g.data[i] = *f;
-    }
-    g.hkls = entries.len();
-    Ok(g)
+    Ok(entries)
 }
 
 /// The common line "h k l F" (three integers, then a plain decimal such as 92.274) parsed

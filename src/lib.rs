@@ -135,12 +135,20 @@ impl Simulation {
     pub fn products(&self, r: &Rendered) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
-        // the integer image needs only max_I: compute it beside the serial sums
-        let int_scale = output::int_scale(o.intfile_scale, stats::max(plan, &r.image).0);
-        let (stats, int_pixels) = rayon::join(
-            || stats::compute(plan, &r.image),
-            || output::int_image(plan, &r.image, int_scale, o.adc),
-        );
+        let (stats, int_scale, int_pixels) = if r.exact {
+            // the integer image needs only max_I: compute it beside the serial sums
+            let int_scale = output::int_scale(o.intfile_scale, stats::max(plan, &r.image).0);
+            let (stats, int_pixels) = rayon::join(
+                || stats::compute(plan, &r.image),
+                || output::int_image(plan, &r.image, int_scale, o.adc),
+            );
+            (stats, int_scale, int_pixels)
+        } else {
+            let stats = stats::compute_rows(plan, &r.image);
+            let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
+            let int_pixels = output::int_image(plan, &r.image, int_scale, o.adc);
+            (stats, int_scale, int_pixels)
+        };
         let pgm = o.write_pgm.then(|| {
             let s = output::pgm_scale(o.pgm_scale, int_scale, stats.rmsd);
             (s, output::pgm_bytes(plan, &r.image, s))
@@ -393,7 +401,9 @@ fn trace_lines(
 pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observer) -> Rendered {
     let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
     match precision {
-        Precision::Single if whole_cells => kernel::render(plan, &kernel::simd::Simd, obs),
+        Precision::Single if whole_cells => {
+            kernel::render(plan, &kernel::simd::Simd::default(), obs)
+        }
         _ => kernel::render(plan, &kernel::exact::Exact, obs),
     }
 }

@@ -44,7 +44,24 @@ impl<W: Write> Observer for Console<'_, W> {
     }
 }
 
+/// Print the unsupported-CPU line and exit, using only precompiled std code and static data.
+#[cold]
+#[inline(never)]
+fn refuse_cpu() -> ! {
+    use std::io::Write;
+    let mut e = std::io::stderr();
+    let _ = e.write_all(b"nanoBragg: error: ");
+    let _ = e.write_all(nanobragg::cpu::UNSUPPORTED.as_bytes());
+    let _ = e.write_all(b"\n");
+    std::process::exit(EXIT_ERROR as i32)
+}
+
 fn main() -> ExitCode {
+    // before anything else (and with no code that could use AVX): this build's instruction
+    // sets must exist on this CPU
+    if !nanobragg::cpu::supported() {
+        refuse_cpu();
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args
         .iter()

@@ -332,7 +332,7 @@ impl Options {
             seed: time_seed,
             mosaic_seed: -12345678,
             misset_seed: time_seed,
-            precision: Precision::Double,
+            precision: Precision::Single,
             fix_quirks: false,
             fix_cell: false,
         }

@@ -31,9 +31,12 @@ pub fn int_image(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<
         .enumerate()
         .filter(|(s, _)| sr.contains(s))
         .for_each(|(s, row)| {
-            for x in fr.clone() {
-                let t = (image[s * f + x] as f64 * scale + adc).clamp(0.0, 65535.0);
-                row[x] = c_int(((t + 0.5) as f32).floor() as f64) as u16;
+            let src = &image[s * f + fr.start..s * f + fr.end];
+            for (px, &v) in row[fr.clone()].iter_mut().zip(src) {
+                // the floor is an exact integer in [0, 65535], or NaN, which the saturating
+                // cast maps to 0 as the reference's int conversion does after 16-bit truncation
+                let t = (v as f64 * scale + adc).clamp(0.0, 65535.0);
+                *px = ((t + 0.5) as f32).floor() as u16;
             }
         });
     out

@@ -1,4 +1,7 @@
-//! End-of-run statistics, computed in the reference's serial order and precision.
+//! End-of-run statistics. For the exact kernel they are summed in the reference's serial order
+//! and precision ([`compute`]); for the SIMD kernel, whose image differs from the reference's in
+//! the last bits anyway, rows are summed in parallel and the row sums added in row order
+//! ([`compute_rows`]), which is as deterministic and does not depend on the thread count.
 
 use crate::plan::RenderPlan;
 
@@ -124,6 +127,140 @@ pub fn compute(plan: &RenderPlan, image: &[f32]) -> Stats {
         mean,
         rms,
         rmsd,
+        count,
+    }
+}
+
+/// One row's contribution to the statistics.
+#[derive(Clone, Copy, Default)]
+struct RowSums {
+    sum: f64,
+    sumsq: f64,
+    n: i64,
+    /// Largest value and its fast index (first occurrence).
+    max: f32,
+    max_f: Option<usize>,
+}
+
+/// Partial sums in eight interleaved accumulators (a fixed order, so deterministic), which
+/// breaks the add latency chain and vectorises.
+const ACC: usize = 8;
+
+/// Eight interleaved partial sums, sums of squares and maxima.
+struct Partial {
+    sum: [f64; ACC],
+    sumsq: [f64; ACC],
+    max: [f32; ACC],
+}
+
+impl Partial {
+    #[inline(always)]
+    fn add(&mut self, j: usize, v: f32) {
+        self.sum[j] += v as f64;
+        self.sumsq[j] += (v * v) as f64;
+        self.max[j] = if v > self.max[j] { v } else { self.max[j] };
+    }
+}
+
+fn row_sums(row: &[f32], mask: Option<&[u16]>, fr: std::ops::Range<usize>) -> RowSums {
+    let keep = |x: usize| mask.is_none_or(|m| m[x] != 0);
+    let mut p = Partial {
+        sum: [0.0; ACC],
+        sumsq: [0.0; ACC],
+        max: [0.0; ACC],
+    };
+    let n = match mask {
+        None => {
+            let mut chunks = row[fr.clone()].chunks_exact(ACC);
+            for c in chunks.by_ref() {
+                for (j, &v) in c.iter().enumerate() {
+                    p.add(j, v);
+                }
+            }
+            for (j, &v) in chunks.remainder().iter().enumerate() {
+                p.add(j, v);
+            }
+            fr.len() as i64
+        }
+        Some(m) => {
+            let mut n = 0;
+            for (i, (&v, &k)) in row[fr.clone()].iter().zip(&m[fr.clone()]).enumerate() {
+                p.add(i % ACC, if k != 0 { v } else { 0.0 });
+                n += (k != 0) as i64;
+            }
+            n
+        }
+    };
+    let (sum, sumsq, mx) = (p.sum, p.sumsq, p.max);
+    let max = mx.iter().fold(0f32, |a, &v| if v > a { v } else { a });
+    let max_f = (max > 0.0)
+        .then(|| fr.clone().find(|&x| row[x] == max && keep(x)))
+        .flatten();
+    RowSums {
+        sum: sum.iter().sum(),
+        sumsq: sumsq.iter().sum(),
+        n,
+        max,
+        max_f,
+    }
+}
+
+/// As [`compute`], with the sums taken per row in parallel and the rows added in row order:
+/// the same maximum and position, sums that differ from the serial ones only by rounding.
+pub fn compute_rows(plan: &RenderPlan, image: &[f32]) -> Stats {
+    use rayon::prelude::*;
+    let (fr, sr) = roi_ranges(plan);
+    let f = plan.fpixels;
+    let rows: Vec<RowSums> = sr
+        .clone()
+        .into_par_iter()
+        .map(|s| {
+            let mask = plan.mask.as_ref().map(|m| &m[s * f..(s + 1) * f]);
+            row_sums(&image[s * f..(s + 1) * f], mask, fr.clone())
+        })
+        .collect();
+    let (mut sum, mut sumsq, mut n) = (0.0f64, 0.0f64, 0i64);
+    let (mut max_i, mut max_at) = (0.0f64, None);
+    for (r, s) in rows.iter().zip(sr.clone()) {
+        sum += r.sum;
+        sumsq += r.sumsq;
+        n += r.n;
+        if r.max as f64 > max_i {
+            max_i = r.max as f64;
+            max_at = r.max_f.map(|x| (x, s));
+        }
+    }
+    let last_sub = plan.oversample - 1;
+    let max_pos = max_at.map_or([0.0; 2], |(x, s)| {
+        [
+            plan.sub_position(x, last_sub),
+            plan.sub_position(s, last_sub),
+        ]
+    });
+    let count = n as usize;
+    let mean = sum / n.max(1) as f64;
+    let rms = (sumsq / (n.max(2) - 1) as f64).sqrt();
+    let sq: Vec<f64> = sr
+        .clone()
+        .into_par_iter()
+        .map(|s| {
+            let mut acc = [0f64; ACC];
+            for chunk in image[s * f + fr.start..s * f + fr.end].chunks(ACC) {
+                for (a, &v) in acc.iter_mut().zip(chunk) {
+                    let t = v as f64 - mean;
+                    *a += t * t;
+                }
+            }
+            acc.iter().sum::<f64>()
+        })
+        .collect();
+    let m = ((fr.len() * sr.len()) as i64).max(2);
+    Stats {
+        max_i,
+        max_pos,
+        mean,
+        rms,
+        rmsd: (sq.iter().sum::<f64>() / (m - 1) as f64).sqrt(),
         count,
     }
 }

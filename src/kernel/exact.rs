@@ -160,6 +160,10 @@ impl RowKernel for Exact {
         }
         first
     }
+
+    fn exact(&self) -> bool {
+        true
+    }
 }
 
 /// Render one pixel exactly as the reference's loop body. Returns the value and the first

@@ -48,7 +48,6 @@ pub struct Prepared<'a> {
     /// The E-vector sequence reaches a fixed point (otherwise it cycles and rows must be
     /// rendered strictly in order).
     pub polar_settles: bool,
-    simd: std::sync::OnceLock<simd::Tables>,
 }
 
 impl<'a> Prepared<'a> {
@@ -63,13 +62,7 @@ impl<'a> Prepared<'a> {
             polar_axes,
             polar_next: next.into_iter().map(|n| n as u32).collect(),
             polar_settles,
-            simd: std::sync::OnceLock::new(),
         }
-    }
-
-    /// Tables of the SIMD kernel (built on first use).
-    pub fn simd_tables(&self) -> &simd::Tables {
-        self.simd.get_or_init(|| simd::Tables::new(self))
     }
 
     /// State at the start of the run.
@@ -96,6 +89,12 @@ pub trait RowKernel: Sync {
         out: &mut [f32],
         omega: &mut Vec<f64>,
     ) -> Option<InterpTrigger>;
+
+    /// The kernel reproduces the reference bit for bit (its statistics are then summed in the
+    /// reference's serial order too).
+    fn exact(&self) -> bool {
+        false
+    }
 }
 
 /// Progress of a render, reported in serial order.
@@ -121,6 +120,8 @@ pub struct Rendered {
     /// Sum of the solid angles of every rendered sub-pixel and sensor layer (sr), summed in
     /// serial order (the reference's `omega_sum`).
     pub omega_sum: f64,
+    /// Rendered by the exact kernel.
+    pub exact: bool,
 }
 
 /// Render a plan with a kernel, reproducing the serial result on any number of threads.
@@ -182,5 +183,6 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         image,
         interp_trigger: first_trigger,
         omega_sum,
+        exact: kernel.exact(),
     }
 }

@@ -1,137 +1,92 @@
-//! The fast kernel: eight detector pixels along the fast axis per `wide` f32x8 vector.
-//!
-//! Numerics: single precision in the hot loop, double precision where it carries the result.
-//! * **Local frame.** For each vector and sub-pixel, lane 0's direction `d_ref` is computed in
-//!   f64; the other lanes differ from it by a small `Δd`, computed in f32 from the small
-//!   position offsets with a cancellation-free formula, so `Δd` keeps ~7 significant digits of
-//!   a quantity of order 1e-3.
-//! * **Miller indices.** For each (source, φ step, domain) the reference index
-//!   h_ref = (a/λ)·(d_ref + s) is computed in f64 (cell vectors rotated once, in double) and
-//!   split into an integer and a fraction; each lane's index is fraction + (a/λ)·Δd in f32. High
-//!   indices therefore lose nothing to single precision.
-//! * **Lattice factor** from the distance to the nearest integer index:
-//!   sin(Nπh)/sin(πh) = ±sin(πr)/sin(πδ) with δ = h − round(h) and r = Nδ − round(Nδ), each by an
-//!   f32 `sinpi` polynomial (relative error < 6e-9). Only the square is used, so signs drop.
-//! * The per-pixel sum is kept in f64; each source's φ×domain terms are summed in f32 first.
-//! * Structure factors are looked up with an AVX2 gather where the build has it, else per lane.
-//!
-//! The serial-order state of the reference (stale φ orientation, interpolation switch-off) is
-//! tracked per lane; when a lane changes it, the lanes after it are rendered again with the new
-//! state, so the result equals serial order (see the driver in `kernel/mod.rs`).
+// The SIMD kernel for one lane width; included by `simd/mod.rs` once per width with `F32`,
+// `I32`, `F64H` (half-width f64), `Bits` (lane mask) and `LANES` defined.
 
-// Index loops over lanes and axes mirror the formulas they implement.
-#![allow(clippy::needless_range_loop)]
-
-use super::{InterpTrigger, Prepared, RowKernel, SerialState};
+use crate::kernel::{InterpTrigger, Prepared, RowKernel, SerialState};
 use crate::options::Shape;
 use crate::plan::RenderPlan;
 use crate::vec3::{V3, cross, dot, rotate_axis, unit};
 use std::ops::{Add, Mul};
-use wide::{f32x8, f64x4, i32x8};
+use wide::f64x4;
 
-const LANES: usize = 8;
-
-/// Eight f64 lanes as two f64x4 halves (the per-pixel sums).
+/// `LANES` f64 lanes as two halves (the per-pixel sums).
 #[derive(Clone, Copy, Debug)]
-struct D8(f64x4, f64x4);
+struct DL(F64H, F64H);
 
-impl D8 {
+const HALF: usize = LANES / 2;
+
+impl DL {
     #[inline(always)]
-    fn splat(x: f64) -> D8 {
-        D8(f64x4::splat(x), f64x4::splat(x))
+    fn splat(x: f64) -> DL {
+        DL(F64H::splat(x), F64H::splat(x))
     }
     #[inline(always)]
-    fn from_array(a: [f64; 8]) -> D8 {
-        D8(
-            f64x4::from([a[0], a[1], a[2], a[3]]),
-            f64x4::from([a[4], a[5], a[6], a[7]]),
+    fn from_array(a: [f64; LANES]) -> DL {
+        DL(
+            F64H::from(std::array::from_fn::<f64, HALF, _>(|i| a[i])),
+            F64H::from(std::array::from_fn::<f64, HALF, _>(|i| a[HALF + i])),
         )
     }
     #[inline(always)]
-    fn to_array(self) -> [f64; 8] {
+    fn to_array(self) -> [f64; LANES] {
         let (a, b) = (self.0.to_array(), self.1.to_array());
-        [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+        std::array::from_fn(|i| if i < HALF { a[i] } else { b[i - HALF] })
     }
     #[inline(always)]
-    fn from_f32(v: f32x8) -> D8 {
+    fn from_f32(v: F32) -> DL {
         let a = v.to_array();
-        D8::from_array(std::array::from_fn(|i| a[i] as f64))
+        DL::from_array(std::array::from_fn(|i| a[i] as f64))
     }
     /// Per-lane choice: `a` where the bit is set, else `self`.
     #[inline(always)]
-    fn blend(self, bits: u8, a: D8) -> D8 {
-        let m = D8::from_array(MASK64[bits as usize]);
-        D8(m.0.select(a.0, self.0), m.1.select(a.1, self.1))
+    fn blend(self, bits: Bits, a: DL) -> DL {
+        let (s, a) = (self.to_array(), a.to_array());
+        DL::from_array(std::array::from_fn(|l| {
+            if bits >> l & 1 != 0 { a[l] } else { s[l] }
+        }))
     }
 }
 
-impl Add for D8 {
-    type Output = D8;
+impl Add for DL {
+    type Output = DL;
     #[inline(always)]
-    fn add(self, o: D8) -> D8 {
-        D8(self.0 + o.0, self.1 + o.1)
+    fn add(self, o: DL) -> DL {
+        DL(self.0 + o.0, self.1 + o.1)
     }
 }
 
-impl Mul for D8 {
-    type Output = D8;
+impl Mul for DL {
+    type Output = DL;
     #[inline(always)]
-    fn mul(self, o: D8) -> D8 {
-        D8(self.0 * o.0, self.1 * o.1)
+    fn mul(self, o: DL) -> DL {
+        DL(self.0 * o.0, self.1 * o.1)
     }
 }
 
-/// Lane masks for every 8-bit pattern (all bits set where the lane's bit is set).
-static MASK32: [[f32; 8]; 256] = {
-    let mut t = [[0.0f32; 8]; 256];
-    let mut b = 0;
-    while b < 256 {
-        let mut l = 0;
-        while l < 8 {
-            if b & (1 << l) != 0 {
-                t[b][l] = f32::from_bits(u32::MAX);
-            }
-            l += 1;
-        }
-        b += 1;
-    }
-    t
-};
-
-static MASK64: [[f64; 8]; 256] = {
-    let mut t = [[0.0f64; 8]; 256];
-    let mut b = 0;
-    while b < 256 {
-        let mut l = 0;
-        while l < 8 {
-            if b & (1 << l) != 0 {
-                t[b][l] = f64::from_bits(u64::MAX);
-            }
-            l += 1;
-        }
-        b += 1;
-    }
-    t
-};
-
+/// 0, 1, 2, … in the lanes.
 #[inline(always)]
-fn mask32(bits: u8) -> f32x8 {
-    f32x8::from(MASK32[bits as usize])
+fn lane_index() -> F32 {
+    F32::from(std::array::from_fn::<f32, LANES, _>(|l| l as f32))
+}
+
+/// All bits set in the lanes whose bit is set in `bits`.
+#[inline(always)]
+fn mask32(bits: Bits) -> F32 {
+    let lane_bit = I32::from(std::array::from_fn::<i32, LANES, _>(|l| 1 << l));
+    wide::bytemuck::cast((I32::splat(bits as i32) & lane_bit).simd_eq(lane_bit))
 }
 
 #[inline(always)]
-fn bits(m: f32x8) -> u8 {
-    m.to_bitmask() as u8
+fn bits(m: F32) -> Bits {
+    m.to_bitmask() as Bits
 }
 
 #[inline(always)]
-fn splat(x: f32) -> f32x8 {
-    f32x8::splat(x)
+fn splat(x: f32) -> F32 {
+    F32::splat(x)
 }
 
-/// sin(πr) for |r| ≤ 0.5: odd minimax polynomial, relative error < 6e-9.
 #[inline(always)]
-fn sinpi(r: f32x8) -> f32x8 {
+fn sinpi(r: F32) -> F32 {
     // Estrin's scheme (shorter dependency chain than Horner's)
     let r2 = r * r;
     let r4 = r2 * r2;
@@ -141,17 +96,29 @@ fn sinpi(r: f32x8) -> f32x8 {
     r * r4.mul_add(hi, lo)
 }
 
+/// sin(πr) for |r| ≤ ½ by a degree-7 minimax polynomial: relative error < 1.1e-6 (about
+/// 1e-5 at most on F_latt², far inside the accuracy bar), one multiply-add fewer than
+/// [`sinpi`]. Used by the fast grating.
+#[inline(always)]
+fn sinpi7(r: F32) -> F32 {
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let lo = r2.mul_add(splat(-5.167_366_5), splat(3.141_589_6));
+    let hi = r2.mul_add(splat(-0.558_351), splat(2.543_589));
+    r * r4.mul_add(hi, lo)
+}
+
 /// sin(Nπx)/sin(πx) up to sign as (numerator, denominator), for x any value congruent to the
 /// index h, N > 1 integer.
 #[inline(always)]
-fn grating(x: f32x8, n: f32) -> (f32x8, f32x8) {
+fn grating(x: F32, n: f32) -> (F32, F32) {
     grating_delta(x - x.round_ties_even(), n)
 }
 
 /// As [`grating`], from δ = h − round(h). |δ| is kept at least 1e-12 (where the ratio is N to
 /// f32 precision), avoiding 0/0.
 #[inline(always)]
-fn grating_delta(delta: f32x8, n: f32) -> (f32x8, f32x8) {
+fn grating_delta(delta: F32, n: f32) -> (F32, F32) {
     let delta = delta.abs().fast_max(splat(1e-12));
     let y = delta * splat(n);
     let r = y - y.round_ties_even();
@@ -162,15 +129,15 @@ fn grating_delta(delta: f32x8, n: f32) -> (f32x8, f32x8) {
 /// zero denominator) and repairs with [`grating_delta`] — this happens only when a lane's index
 /// is exactly an integer in single precision.
 #[inline(always)]
-fn grating_fast(delta: f32x8, n: f32) -> (f32x8, f32x8) {
+fn grating_fast(delta: F32, n: f32) -> (F32, F32) {
     let y = delta * splat(n);
     let r = y - y.round_ties_even();
-    (sinpi(r), sinpi(delta))
+    (sinpi7(r), sinpi7(delta))
 }
 
 /// 3(sin x − x cos x)/x³ with x = πu, u ≥ 0 (the sphere transform), accurate near 0.
 #[inline(always)]
-fn sinc3_pi(u: f32x8) -> f32x8 {
+fn sinc3_pi(u: F32) -> F32 {
     let x = splat(std::f32::consts::PI) * u;
     let x2 = x * x;
     // series for small x: 1 − x²/10 + x⁴/280 − x⁶/15120 + x⁸/1330560
@@ -178,12 +145,12 @@ fn sinc3_pi(u: f32x8) -> f32x8 {
     s = s.mul_add(x2, splat(-1.0 / 15_120.0));
     s = s.mul_add(x2, splat(1.0 / 280.0));
     s = s.mul_add(x2, splat(-0.1));
-    s = s.mul_add(x2, f32x8::ONE);
+    s = s.mul_add(x2, F32::ONE);
     // general: u = n + r, sin(πu) = ±sinpi(r), cos(πu) = ±sinpi(1/2 − |r|)
     let n = u.round_ties_even();
     let r = u - n;
     let half = n * splat(0.5);
-    let sign = half.floor().simd_ne(half).select(splat(-1.0), f32x8::ONE);
+    let sign = half.floor().simd_ne(half).select(splat(-1.0), F32::ONE);
     let sn = sinpi(r) * sign;
     let cs = sinpi(splat(0.5) - r.abs()) * sign;
     let g = splat(3.0) * (sn / x - cs) / x2;
@@ -219,19 +186,28 @@ pub struct Tables {
     steps: [Vec<Step>; 2],
     sources: Vec<SourceC>,
     per_source: usize,
-    /// The structure factors in single precision.
+    /// The structure factors in single precision. Grids of fewer than 2^24 entries are padded
+    /// with a plane of default_F on every side (`padded`), so an index clamped to the padding
+    /// reads default_F; larger grids are stored as they are.
     grid32: Vec<f32>,
+    padded: bool,
     /// Axes with more than one unit cell and their counts.
     axes: Vec<(usize, f32)>,
     /// Offsets of the lanes from lane 0 on a flat detector: l·oversample·subpixel·fdet.
-    flat_dp: [f32x8; 3],
+    flat_dp: [F32; 3],
     /// Sub-pixels per pixel (all layers).
     subpixels: usize,
     /// Offsets of each (layer, slow sub, fast sub) from the pixel's corner, in loop order (m).
     sub_offsets: Vec<V3>,
     /// Position offsets of every lane and sub-pixel from lane 0's first sub-pixel (flat detector).
-    sub_shifts: Vec<[f32x8; 3]>,
+    sub_shifts: Vec<[F32; 3]>,
+    /// Flat detector: A·ΔP for each stale step (outer) and sub-pixel shift (inner), so a lane's
+    /// index offset A·Δd is (A·ΔP − (A·d_ref)·Δr)/|P| without forming Δd (empty otherwise).
+    proj: Vec<[F32; 3]>,
 }
+
+/// Largest (step × sub-pixel) table of projected shifts (entries of 3 vectors).
+const PROJ_MAX: usize = 1 << 15;
 
 fn f32s(v: &V3) -> [f32; 3] {
     [v[0] as f32, v[1] as f32, v[2] as f32]
@@ -246,6 +222,16 @@ impl Tables {
             .iter()
             .map(|off| std::array::from_fn(|k| t.flat_dp[k] + splat((off[k] - off0[k]) as f32)))
             .collect();
+        if !prep.plan.curved && t.steps[1].len() * t.sub_shifts.len() <= PROJ_MAX {
+            t.proj = t.steps[1]
+                .iter()
+                .flat_map(|st| {
+                    t.sub_shifts
+                        .iter()
+                        .map(|sh| std::array::from_fn(|k| dot8(sh, &st.a32[k])))
+                })
+                .collect();
+        }
         t
     }
 
@@ -292,9 +278,9 @@ impl Tables {
             }
         }
         let os = plan.oversample as f64;
-        let lane_off = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+        let lane_off = lane_index()
             * splat((os * (plan.pixel_size / os)) as f32);
-        Tables {
+        let mut t = Tables {
             steps,
             sources,
             per_source: phis * domains,
@@ -324,12 +310,32 @@ impl Tables {
                 v
             },
             sub_shifts: Vec::new(),
-            grid32: plan
-                .hkl
-                .as_ref()
-                .map(|g| g.data.iter().map(|v| *v as f32).collect())
-                .unwrap_or_default(),
+            proj: Vec::new(),
+            grid32: Vec::new(),
+            padded: false,
+        };
+        if let Some(g) = &plan.hkl {
+            let dims = g.range.map(|r| (r + 2) as usize);
+            if dims.iter().product::<usize>() < 1 << 24 {
+                let default = plan.default_f as f32;
+                let mut p = vec![default; dims.iter().product()];
+                for h in 0..g.range[0] {
+                    for k in 0..g.range[1] {
+                        for l in 0..g.range[2] {
+                            let at = ((h as usize + 1) * dims[1] + k as usize + 1) * dims[2]
+                                + l as usize
+                                + 1;
+                            p[at] = g.at(h, k, l) as f32;
+                        }
+                    }
+                }
+                t.grid32 = p;
+                t.padded = true;
+            } else {
+                t.grid32 = g.data.iter().map(|v| *v as f32).collect();
+            }
         }
+        t
     }
 }
 
@@ -337,9 +343,9 @@ impl Tables {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Lanes {
     /// Lanes whose φ orientation is already "stale" (a loop has run).
-    stale: u8,
+    stale: Bits,
     /// Lanes with interpolation still on.
-    interp: u8,
+    interp: Bits,
 }
 
 /// A trigger: the lane and its (h, k, l) and nearest indices.
@@ -354,8 +360,11 @@ struct VecOut {
     trigger: Option<Trigger>,
 }
 
-/// The SIMD kernel.
-pub struct Simd;
+/// The SIMD kernel (its tables are built on first use, from the first row's plan).
+#[derive(Default)]
+pub struct Simd {
+    tables: std::sync::OnceLock<Tables>,
+}
 
 impl RowKernel for Simd {
     fn render_row(
@@ -367,7 +376,7 @@ impl RowKernel for Simd {
         omega: &mut Vec<f64>,
     ) -> Option<InterpTrigger> {
         let plan = prep.plan;
-        let tables = prep.simd_tables();
+        let tables = self.tables.get_or_init(|| Tables::new(prep));
         let (fr, sr) = crate::stats::roi_ranges(plan);
         if !sr.contains(&s) {
             return None;
@@ -376,7 +385,7 @@ impl RowKernel for Simd {
         let mut row_omega = 0.0;
         let mut f0 = fr.start - fr.start % LANES;
         while f0 < fr.end {
-            let mut active = 0u8;
+            let mut active: Bits = 0;
             for l in 0..LANES {
                 let f = f0 + l;
                 if fr.contains(&f)
@@ -394,19 +403,19 @@ impl RowKernel for Simd {
             }
             // Render with the state at the vector's start; if a lane changes the state, the
             // lanes after it (in serial order) are rendered again from the changed state.
-            let mut done = 0u8;
+            let mut done: Bits = 0;
             while done != active {
                 let lanes = Lanes {
-                    stale: if state.stale_phi { 0xff } else { 0 },
-                    interp: if state.interp_on { 0xff } else { 0 },
+                    stale: if state.stale_phi { Bits::MAX } else { 0 },
+                    interp: if state.interp_on { Bits::MAX } else { 0 },
                 };
                 let todo = active & !done;
                 let fast =
                     !(plan.oversample_thick || plan.oversample_omega || plan.oversample_polar)
-                        && lanes.stale == 0xff
+                        && lanes.stale == Bits::MAX
                         && (lanes.interp == 0 || !plan.interpolate);
                 let r = if fast {
-                    SUBS.with(|b| {
+                    SCRATCH.with(|b| {
                         render_vec_fast(plan, tables, s, f0, todo, lanes, &mut b.borrow_mut())
                     })
                 } else {
@@ -434,7 +443,7 @@ impl RowKernel for Simd {
                     continue;
                 }
                 for l in 0..LANES {
-                    let bit = 1u8 << l;
+                    let bit: Bits = 1 << l;
                     if todo & bit == 0 {
                         continue;
                     }
@@ -461,13 +470,28 @@ impl RowKernel for Simd {
 /// their directions (f32).
 #[derive(Clone, Copy)]
 struct Sub {
-    dd: [f32x8; 3],
-    d: [f32x8; 3],
+    dd: [F32; 3],
+    d: [F32; 3],
+}
+
+/// Per-thread buffers of [`render_vec_fast`]: full sub-pixel geometry and radial quantities.
+#[derive(Default)]
+struct Scratch {
+    subs: Vec<Sub>,
+    geos: Vec<Geo>,
 }
 
 thread_local! {
-    static SUBS: std::cell::RefCell<Vec<Sub>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
+
+/// A sub-pixel's radial quantities for the projected-shift path: 1/|P| and |P| − |p|.
+#[derive(Clone, Copy)]
+struct Geo {
+    inv: F32,
+    dr: F32,
+}
+
 
 /// The reference point of a vector (lane 0, first sub-pixel): position, distance and unit
 /// direction, in f64.
@@ -492,48 +516,62 @@ impl Frame {
         }
     }
 
+    /// 1/|P| and Δr = |P| − |p| for positions P = p + ΔP, without cancellation.
+    #[inline(always)]
+    fn radial(&self, dp: &[F32; 3]) -> Geo {
+        let mut u = F32::ZERO;
+        for k in 0..3 {
+            u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
+        }
+        let r = (splat(self.r2 as f32) + u).sqrt();
+        Geo {
+            inv: F32::ONE / r,
+            dr: u / (r + splat(self.r as f32)),
+        }
+    }
+
     /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
     /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
     /// Returns the sub-pixel and the lanes' distances squared and plain.
     #[inline(always)]
-    fn lanes(&self, dp: &[f32x8; 3]) -> (Sub, f32x8, f32x8) {
-        let mut u = f32x8::ZERO;
+    fn lanes(&self, dp: &[F32; 3]) -> (Sub, F32, F32) {
+        let mut u = F32::ZERO;
         for k in 0..3 {
             u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
         }
         let r2 = splat(self.r2 as f32) + u;
         let r = r2.sqrt();
-        let inv = f32x8::ONE / r;
+        let inv = F32::ONE / r;
         let dr = u / (r + splat(self.r as f32));
-        let dd: [f32x8; 3] = std::array::from_fn(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
-        let d: [f32x8; 3] = std::array::from_fn(|k| dd[k] + splat(self.d[k] as f32));
+        let dd: [F32; 3] = std::array::from_fn(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
+        let d: [F32; 3] = std::array::from_fn(|k| dd[k] + splat(self.d[k] as f32));
         (Sub { dd, d }, r2, r)
     }
 }
 
 /// Lanes of `todo` whose scattering vector passes the resolution cut for source `src`.
 #[inline(always)]
-fn live_lanes(plan: &RenderPlan, src: &SourceC, d: &[f32x8; 3], todo: u8) -> u8 {
+fn live_lanes(plan: &RenderPlan, src: &SourceC, d: &[F32; 3], todo: Bits) -> Bits {
     if plan.dmin <= 0.0 {
         return todo;
     }
-    let mut q2 = f32x8::ZERO;
+    let mut q2 = F32::ZERO;
     for k in 0..3 {
         let q = d[k] + splat(src.dir[k]);
         q2 = q.mul_add(q, q2);
     }
     let stol = splat(0.5 * src.inv_lambda) * q2.sqrt();
     let cut =
-        bits(stol.simd_gt(f32x8::ZERO)) & bits(splat(plan.dmin as f32).simd_gt(splat(0.5) / stol));
+        bits(stol.simd_gt(F32::ZERO)) & bits(splat(plan.dmin as f32).simd_gt(splat(0.5) / stol));
     todo & !cut
 }
 
 /// F_latt² for one step from the lanes' index offsets `x`.
 #[inline(always)]
-fn latt2_of(plan: &RenderPlan, t: &Tables, x: &[f32x8; 3]) -> f32x8 {
+fn latt2_of(plan: &RenderPlan, t: &Tables, x: &[F32; 3]) -> F32 {
     if plan.shape == Shape::Square {
-        let mut num = f32x8::ONE;
-        let mut den = f32x8::ONE;
+        let mut num = F32::ONE;
+        let mut den = F32::ONE;
         for &(k, n) in &t.axes {
             let (a, b) = grating(x[k], n);
             num *= a;
@@ -554,10 +592,11 @@ fn render_vec_fast(
     t: &Tables,
     s: usize,
     f0: usize,
-    todo: u8,
+    todo: Bits,
     entry: Lanes,
-    subs: &mut Vec<Sub>,
+    scratch: &mut Scratch,
 ) -> VecOut {
+    let Scratch { subs, geos } = scratch;
     let os = plan.oversample;
     let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
     subs.clear();
@@ -576,13 +615,23 @@ fn render_vec_fast(
         Frame::new(first)
     };
     let per_layer = (os * os) as usize;
-    let mut omega = f32x8::ZERO;
-    let mut capture = f32x8::ONE;
+    let mut omega = F32::ZERO;
+    let mut capture = F32::ONE;
+    // projected shifts need no per-sub-pixel direction except for polarization, omega and
+    // absorption (first sub-pixel of each layer) and the resolution cut (then not used)
+    let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
+    geos.clear();
     for (i, off) in t.sub_offsets.iter().enumerate() {
+        if use_proj {
+            geos.push(frame.radial(&t.sub_shifts[i]));
+            if !(i == 0 || (i % per_layer == 0 && plan.thick != 0.0)) {
+                continue;
+            }
+        }
         let (sub, r2, r) = if plan.curved {
             let flat: V3 = std::array::from_fn(|k| corner[k] + off[k]);
             let (p0, dp) = curve(plan, &flat, plan.pixel_size);
-            let shift: [f32x8; 3] =
+            let shift: [F32; 3] =
                 std::array::from_fn(|k| dp[k] + splat((p0[k] - frame.p[k]) as f32));
             frame.lanes(&shift)
         } else {
@@ -590,7 +639,7 @@ fn render_vec_fast(
         };
         if i == 0 {
             omega = if plan.point_pixel {
-                f32x8::ONE / r2
+                F32::ONE / r2
             } else {
                 splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32) / (r2 * r)
             };
@@ -606,9 +655,9 @@ fn render_vec_fast(
     }
     // polarization of the first (sub-pixel, source) each lane keeps after the resolution cut
     let mut polar = if plan.nopolar {
-        f32x8::ONE
+        F32::ONE
     } else {
-        f32x8::ZERO
+        F32::ZERO
     };
     if !plan.nopolar {
         let mut pending = todo;
@@ -626,10 +675,10 @@ fn render_vec_fast(
             }
         }
     }
-    let mut i_sum = D8::splat(plan.i_bg);
+    let mut i_sum = DL::splat(plan.i_bg);
     let f2_default = splat((plan.default_f * plan.default_f) as f32);
     for (si, src) in t.sources.iter().enumerate() {
-        let live: Vec<u8> = if plan.dmin > 0.0 {
+        let live: Vec<Bits> = if plan.dmin > 0.0 {
             subs.iter()
                 .map(|sub| live_lanes(plan, src, &sub.d, todo))
                 .collect()
@@ -639,6 +688,19 @@ fn render_vec_fast(
         let steps = &t.steps[1][si * t.per_source..(si + 1) * t.per_source];
         let sq3 = plan.shape == Shape::Square && t.axes.len() == 3;
         let dref = frame.d.map(f64x4::splat);
+        if use_proj {
+            let nsub = geos.len();
+            let proj = &t.proj[si * t.per_source * nsub..(si + 1) * t.per_source * nsub];
+            let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
+            i_sum = i_sum
+                + match (grid, sq3) {
+                    (None, true) => sum_proj::<false, true>(args, grid, proj, geos),
+                    (None, false) => sum_proj::<false, false>(args, grid, proj, geos),
+                    (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos),
+                    (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos),
+                };
+            continue;
+        }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
         i_sum = i_sum
             + match (grid, plan.dmin > 0.0, sq3) {
@@ -653,11 +715,11 @@ fn render_vec_fast(
             };
     }
     let fin = capture * polar * omega;
-    let v = D8::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * D8::from_f32(fin);
+    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * DL::from_f32(fin);
     let va = v.to_array();
     VecOut {
         value: std::array::from_fn(|l| va[l] as f32),
-        omega: D8::from_f32(omega * splat(t.subpixels as f32)).to_array(),
+        omega: DL::from_f32(omega * splat(t.subpixels as f32)).to_array(),
         exit: entry,
         trigger: None,
     }
@@ -668,26 +730,38 @@ type StepArgs<'a> = (
     &'a Tables,
     &'a [Step],
     &'a [Sub],
-    &'a [u8],
-    f32x8,
+    &'a [Bits],
+    F32,
     [f64x4; 3],
 );
 
 /// One (step, sub-pixel) term F²·F_latt² (masked by the sub-pixel's resolution cut).
 #[inline(always)]
 fn term<const GRID: bool, const DMIN: bool, const SQ3: bool>(
-    (plan, t, _, _, live, f2_default, _): &StepArgs,
+    args: &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
     st: &Step,
     (fr, hi): &([f32; 3], [f64; 3]),
     sub: &Sub,
     i: usize,
-) -> f32x8 {
+) -> F32 {
     let x = [
         offset(st, fr, &sub.dd, 0),
         offset(st, fr, &sub.dd, 1),
         offset(st, fr, &sub.dd, 2),
     ];
+    let term = term_x::<GRID, SQ3>(args, grid, hi, &x);
+    if DMIN { term & mask32(args.4[i]) } else { term }
+}
+
+/// F²·F_latt² from the lanes' indices x relative to the reference lane's nearest integers hi.
+#[inline(always)]
+fn term_x<const GRID: bool, const SQ3: bool>(
+    (plan, t, _, _, _, f2_default, _): &StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    hi: &[f64; 3],
+    x: &[F32; 3],
+) -> F32 {
     let rx = [
         x[0].round_ties_even(),
         x[1].round_ties_even(),
@@ -705,7 +779,7 @@ fn term<const GRID: bool, const DMIN: bool, const SQ3: bool>(
         let (a2, b2) = grating_fast(dl[2], n[2]);
         let den = b0 * b1 * b2;
         let mut q = (a0 * a1 * a2) / den;
-        if den.simd_eq(f32x8::ZERO).any() {
+        if den.simd_eq(F32::ZERO).any() {
             let (a0, b0) = grating_delta(dl[0], n[0]);
             let (a1, b1) = grating_delta(dl[1], n[1]);
             let (a2, b2) = grating_delta(dl[2], n[2]);
@@ -713,16 +787,83 @@ fn term<const GRID: bool, const DMIN: bool, const SQ3: bool>(
         }
         q * q
     } else {
-        latt2_of(plan, t, &x)
+        latt2_of(plan, t, x)
     };
     let f2 = if GRID {
-        let f = nearest(plan, grid.expect("grid"), &t.grid32, hi, &rx);
+        let f = nearest(plan, grid.expect("grid"), t, hi, &rx);
         f * f
     } else {
         *f2_default
     };
-    let term = latt2 * f2;
-    if DMIN { term & mask32(live[i]) } else { term }
+    latt2 * f2
+}
+
+/// As [`sum_steps`] (no resolution cut) with the lanes' index offsets from projected shifts:
+/// x = frac(h_ref) + (A·ΔP − (A·d_ref)·Δr)/|P|.
+#[inline(always)]
+fn sum_proj<const GRID: bool, const SQ3: bool>(
+    args: StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    proj: &[[F32; 3]],
+    geos: &[Geo],
+) -> DL {
+    let (_, _, steps, _, _, _, dref) = args;
+    let nsub = geos.len();
+    let mut total = DL::splat(0.0);
+    let (mut acc0, mut acc1) = (F32::ZERO, F32::ZERO);
+    let mut pending = 0;
+    let x_of = |fr: &[f32; 3], c: &[f32; 3], p: &[F32; 3], g: &Geo| -> [F32; 3] {
+        std::array::from_fn(|k| {
+            splat(-c[k])
+                .mul_add(g.dr, p[k])
+                .mul_add(g.inv, splat(fr[k]))
+        })
+    };
+    if nsub == 1 {
+        let g = &geos[0];
+        let mut j = 0;
+        while j + 1 < steps.len() {
+            let (fr0, hi0, c0) = reference_c(&steps[j], &dref);
+            let (fr1, hi1, c1) = reference_c(&steps[j + 1], &dref);
+            acc0 += term_x::<GRID, SQ3>(&args, grid, &hi0, &x_of(&fr0, &c0, &proj[j], g));
+            acc1 += term_x::<GRID, SQ3>(&args, grid, &hi1, &x_of(&fr1, &c1, &proj[j + 1], g));
+            pending += 2;
+            if pending >= 32 {
+                total = total + DL::from_f32(acc0 + acc1);
+                (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
+            }
+            j += 2;
+        }
+        if j < steps.len() {
+            let (fr, hi, c) = reference_c(&steps[j], &dref);
+            acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &proj[j], g));
+        }
+    } else {
+        for (j, st) in steps.iter().enumerate() {
+            let (fr, hi, c) = reference_c(st, &dref);
+            let p = &proj[j * nsub..(j + 1) * nsub];
+            let mut i = 0;
+            while i + 1 < nsub {
+                acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
+                acc1 += term_x::<GRID, SQ3>(
+                    &args,
+                    grid,
+                    &hi,
+                    &x_of(&fr, &c, &p[i + 1], &geos[i + 1]),
+                );
+                pending += 2;
+                if pending >= 32 {
+                    total = total + DL::from_f32(acc0 + acc1);
+                    (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
+                }
+                i += 2;
+            }
+            if i < nsub {
+                acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
+            }
+        }
+    }
+    total + DL::from_f32(acc0 + acc1)
 }
 
 /// Σ over steps and sub-pixels of F²·F_latt², specialised for a structure-factor grid (`GRID`),
@@ -734,17 +875,17 @@ fn term<const GRID: bool, const DMIN: bool, const SQ3: bool>(
 fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
-) -> D8 {
+) -> DL {
     let (_, _, steps, subs, _, _, dref) = args;
-    let mut total = D8::splat(0.0);
-    let (mut acc0, mut acc1) = (f32x8::ZERO, f32x8::ZERO);
+    let mut total = DL::splat(0.0);
+    let (mut acc0, mut acc1) = (F32::ZERO, F32::ZERO);
     let mut pending = 0;
-    let flush = |acc0: &mut f32x8, acc1: &mut f32x8, pending: &mut usize, total: &mut D8| {
+    let flush = |acc0: &mut F32, acc1: &mut F32, pending: &mut usize, total: &mut DL| {
         *pending += 2;
         if *pending >= 32 {
-            *total = *total + D8::from_f32(*acc0 + *acc1);
-            *acc0 = f32x8::ZERO;
-            *acc1 = f32x8::ZERO;
+            *total = *total + DL::from_f32(*acc0 + *acc1);
+            *acc0 = F32::ZERO;
+            *acc1 = F32::ZERO;
             *pending = 0;
         }
     };
@@ -775,7 +916,7 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
             }
         }
     }
-    total + D8::from_f32(acc0 + acc1)
+    total + DL::from_f32(acc0 + acc1)
 }
 
 /// Render lanes `todo` of the vector starting at fast index `f0` in row `s`.
@@ -785,7 +926,7 @@ fn render_vec(
     t: &Tables,
     s: usize,
     f0: usize,
-    todo: u8,
+    todo: Bits,
     entry: Lanes,
 ) -> VecOut {
     let os = plan.oversample;
@@ -802,7 +943,7 @@ fn render_vec(
     let f2_default = (plan.default_f * plan.default_f) as f32;
 
     // lane offsets along the fast axis (flat detector): l·os·subpixel·fdet
-    let lane_off = f32x8::from([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    let lane_off = lane_index()
         * splat((os as f64 * subpixel) as f32);
     let flat_dp = [
         lane_off * splat(plan.fdet[0] as f32),
@@ -810,12 +951,12 @@ fn render_vec(
         lane_off * splat(plan.fdet[2] as f32),
     ];
 
-    let mut i_sum = D8::splat(plan.i_bg);
-    let mut polar = f32x8::splat(if plan.nopolar { 1.0 } else { 0.0 });
-    let mut omega = f32x8::ZERO;
-    let mut capture = f32x8::ZERO;
+    let mut i_sum = DL::splat(plan.i_bg);
+    let mut polar = F32::splat(if plan.nopolar { 1.0 } else { 0.0 });
+    let mut omega = F32::ZERO;
+    let mut capture = F32::ZERO;
     let mut omega_set = false;
-    let mut omega_acc = f32x8::ZERO;
+    let mut omega_acc = F32::ZERO;
     let mut lanes = entry;
     let mut trigger: [Option<([f64; 3], [i32; 3])>; LANES] = [None; LANES];
 
@@ -846,17 +987,17 @@ fn render_vec(
                 let rref = rref2.sqrt();
                 let dref = [pref[0] / rref, pref[1] / rref, pref[2] / rref];
                 // |P|² − |P_ref|² = ΔP·(2 P_ref + ΔP), computed from small quantities
-                let mut u = f32x8::ZERO;
+                let mut u = F32::ZERO;
                 for k in 0..3 {
                     u = dp[k].mul_add(dp[k] + splat((2.0 * pref[k]) as f32), u);
                 }
                 let r2 = splat(rref2 as f32) + u;
                 let r = r2.sqrt();
-                let inv = f32x8::ONE / r;
+                let inv = F32::ONE / r;
                 let dr = u / (r + splat(rref as f32));
-                let dd: [f32x8; 3] =
+                let dd: [F32; 3] =
                     std::array::from_fn(|k| (dp[k] - splat(dref[k] as f32) * dr) * inv);
-                let d: [f32x8; 3] = std::array::from_fn(|k| dd[k] + splat(dref[k] as f32));
+                let d: [F32; 3] = std::array::from_fn(|k| dd[k] + splat(dref[k] as f32));
                 let dref4 = [
                     f64x4::splat(dref[0]),
                     f64x4::splat(dref[1]),
@@ -865,7 +1006,7 @@ fn render_vec(
 
                 if !omega_set || plan.oversample_omega {
                     omega = if plan.point_pixel {
-                        f32x8::ONE / r2
+                        F32::ONE / r2
                     } else {
                         splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32)
                             / (r2 * r)
@@ -883,13 +1024,13 @@ fn render_vec(
                 for (si, src) in t.sources.iter().enumerate() {
                     let mut live = todo;
                     if plan.dmin > 0.0 {
-                        let mut q2 = f32x8::ZERO;
+                        let mut q2 = F32::ZERO;
                         for k in 0..3 {
                             let q = d[k] + splat(src.dir[k]);
                             q2 = q.mul_add(q, q2);
                         }
                         let stol = splat(0.5 * src.inv_lambda) * q2.sqrt();
-                        let cut = bits(stol.simd_gt(f32x8::ZERO))
+                        let cut = bits(stol.simd_gt(F32::ZERO))
                             & bits(splat(plan.dmin as f32).simd_gt(splat(0.5) / stol));
                         live &= !cut;
                     }
@@ -899,7 +1040,7 @@ fn render_vec(
                     let need = if os_polar {
                         live
                     } else {
-                        live & bits(polar.simd_eq(f32x8::ZERO))
+                        live & bits(polar.simd_eq(F32::ZERO))
                     };
                     if need != 0 {
                         polar = mask32(need)
@@ -915,13 +1056,13 @@ fn render_vec(
                     };
                     if !flags && fresh == 0 && interp_live == 0 && plan.shape == Shape::Square {
                         // the common case: F²·F_latt² summed over φ steps and domains in f32
-                        let mut acc = f32x8::ZERO;
+                        let mut acc = F32::ZERO;
                         match grid {
                             None => {
                                 for st in stale_steps {
                                     let (fr, _) = reference(st, &dref4);
-                                    let mut num = f32x8::ONE;
-                                    let mut den = f32x8::ONE;
+                                    let mut num = F32::ONE;
+                                    let mut den = F32::ONE;
                                     for &(k, n) in &axes {
                                         let (a, b) = grating(offset(st, &fr, &dd, k), n);
                                         num *= a;
@@ -934,25 +1075,25 @@ fn render_vec(
                             Some(g) => {
                                 for st in stale_steps {
                                     let (fr, hi) = reference(st, &dref4);
-                                    let x: [f32x8; 3] =
+                                    let x: [F32; 3] =
                                         std::array::from_fn(|k| offset(st, &fr, &dd, k));
-                                    let mut num = f32x8::ONE;
-                                    let mut den = f32x8::ONE;
+                                    let mut num = F32::ONE;
+                                    let mut den = F32::ONE;
                                     for &(k, n) in &axes {
                                         let (a, b) = grating(x[k], n);
                                         num *= a;
                                         den *= b;
                                     }
                                     let q = num / den;
-                                    let f = nearest(plan, g, &t.grid32, &hi, &x);
+                                    let f = nearest(plan, g, t, &hi, &x);
                                     acc = (q * q).mul_add(f * f, acc);
                                 }
                             }
                         }
-                        i_sum = i_sum + D8::from_f32(acc & mask32(live));
+                        i_sum = i_sum + DL::from_f32(acc & mask32(live));
                     } else {
                         let fresh_steps = &t.steps[0][range];
-                        let mut acc = f32x8::ZERO;
+                        let mut acc = F32::ZERO;
                         for (pm, st) in stale_steps.iter().enumerate() {
                             let (mut latt2, mut hkl) =
                                 step_general(plan, st, &dref4, &dd, nabc, &axes);
@@ -966,7 +1107,7 @@ fn render_vec(
                             }
                             let mut contrib = live;
                             if !water {
-                                contrib &= !bits(latt2.simd_eq(f32x8::ZERO));
+                                contrib &= !bits(latt2.simd_eq(F32::ZERO));
                             }
                             if contrib == 0 {
                                 continue;
@@ -984,7 +1125,7 @@ fn render_vec(
                             };
                             let term = latt2 * f * f;
                             if flags {
-                                let mut m = f32x8::ONE;
+                                let mut m = F32::ONE;
                                 if plan.oversample_thick {
                                     m *= capture;
                                 }
@@ -994,14 +1135,14 @@ fn render_vec(
                                 if plan.oversample_omega {
                                     m *= omega;
                                 }
-                                let upd = (i_sum + D8::from_f32(term)) * D8::from_f32(m);
+                                let upd = (i_sum + DL::from_f32(term)) * DL::from_f32(m);
                                 i_sum = i_sum.blend(contrib, upd);
                             } else {
                                 acc += term & mask32(contrib);
                             }
                         }
                         if !flags {
-                            i_sum = i_sum + D8::from_f32(acc);
+                            i_sum = i_sum + DL::from_f32(acc);
                         }
                     }
                     lanes.stale |= live;
@@ -1009,7 +1150,7 @@ fn render_vec(
             }
         }
     }
-    let mut fin = f32x8::ONE;
+    let mut fin = F32::ONE;
     if !plan.oversample_thick {
         fin *= capture;
     }
@@ -1019,11 +1160,11 @@ fn render_vec(
     if !plan.oversample_omega {
         fin *= omega;
     }
-    let v = D8::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * D8::from_f32(fin);
+    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * DL::from_f32(fin);
     let va = v.to_array();
     VecOut {
         value: std::array::from_fn(|l| va[l] as f32),
-        omega: D8::from_f32(omega_acc).to_array(),
+        omega: DL::from_f32(omega_acc).to_array(),
         exit: lanes,
         trigger: trigger
             .iter()
@@ -1033,14 +1174,14 @@ fn render_vec(
 }
 
 #[inline(always)]
-fn dot8(d: &[f32x8; 3], v: &[f32; 3]) -> f32x8 {
+fn dot8(d: &[F32; 3], v: &[f32; 3]) -> F32 {
     d[0].mul_add(splat(v[0]), d[1].mul_add(splat(v[1]), d[2] * splat(v[2])))
 }
 
 /// Curved detector: lane 0's position and the lanes' offsets from it. Each lane is the
 /// beam-axis point at `distance` rotated about sdet and fdet by its flat position's lab y and z
 /// over the distance (in double).
-fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [f32x8; 3]) {
+fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [F32; 3]) {
     let v = [
         plan.distance * plan.beam[0],
         plan.distance * plan.beam[1],
@@ -1061,7 +1202,7 @@ fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [f32x8; 3]) 
     }
     (
         p0,
-        [f32x8::from(dp[0]), f32x8::from(dp[1]), f32x8::from(dp[2])],
+        [F32::from(dp[0]), F32::from(dp[1]), F32::from(dp[2])],
     )
 }
 
@@ -1082,9 +1223,23 @@ fn reference(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3]) {
     )
 }
 
+/// As [`reference`], also returning A·d_ref (the index without the source term), in f32.
+#[inline(always)]
+fn reference_c(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3], [f32; 3]) {
+    let c = st.cols[0].mul_add(dref[0], st.cols[1].mul_add(dref[1], st.cols[2] * dref[2]));
+    let h = c + st.off;
+    let hi = h.round_ties_even();
+    let (fr, hi, c) = ((h - hi).to_array(), hi.to_array(), c.to_array());
+    (
+        [fr[0] as f32, fr[1] as f32, fr[2] as f32],
+        [hi[0], hi[1], hi[2]],
+        [c[0] as f32, c[1] as f32, c[2] as f32],
+    )
+}
+
 /// A lane's index along axis `k`, relative to the reference lane's nearest integer.
 #[inline(always)]
-fn offset(st: &Step, fr: &[f32; 3], dd: &[f32x8; 3], k: usize) -> f32x8 {
+fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
     let a = &st.a32[k];
     dd[0].mul_add(
         splat(a[0]),
@@ -1098,17 +1253,17 @@ fn step_general(
     plan: &RenderPlan,
     st: &Step,
     dref: &[f64x4; 3],
-    dd: &[f32x8; 3],
+    dd: &[F32; 3],
     nabc: f32,
     axes: &[(usize, f32)],
-) -> (f32x8, [D8; 3]) {
+) -> (F32, [DL; 3]) {
     let (fr, hi) = reference(st, dref);
-    let x: [f32x8; 3] = std::array::from_fn(|k| offset(st, &fr, dd, k));
-    let hkl: [D8; 3] = std::array::from_fn(|k| D8::from_f32(x[k]) + D8::splat(hi[k]));
+    let x: [F32; 3] = std::array::from_fn(|k| offset(st, &fr, dd, k));
+    let hkl: [DL; 3] = std::array::from_fn(|k| DL::from_f32(x[k]) + DL::splat(hi[k]));
     let latt2 = match plan.shape {
         Shape::Square => {
-            let mut num = f32x8::ONE;
-            let mut den = f32x8::ONE;
+            let mut num = F32::ONE;
+            let mut den = F32::ONE;
             for &(k, n) in axes {
                 let (a, b) = grating(x[k], n);
                 num *= a;
@@ -1125,14 +1280,14 @@ fn step_general(
 
 /// F_latt² of the ROUND, GAUSS and TOPHAT shapes from the lanes' index offsets.
 #[inline(always)]
-fn shape_latt2(plan: &RenderPlan, x: &[f32x8; 3]) -> f32x8 {
+fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> F32 {
     let n = plan.n_cells;
     let nabc = (n[0] * n[1] * n[2]) as f32;
-    let dl: [f32x8; 3] = std::array::from_fn(|k| x[k] - x[k].round_ties_even());
+    let dl: [F32; 3] = std::array::from_fn(|k| x[k] - x[k].round_ties_even());
     let fudge = splat(plan.fudge as f32);
     let latt = match plan.shape {
         Shape::Round => {
-            let mut hrad = f32x8::ZERO;
+            let mut hrad = F32::ZERO;
             for k in 0..3 {
                 let y = dl[k] * splat(n[k] as f32);
                 hrad = y.mul_add(y, hrad);
@@ -1141,7 +1296,7 @@ fn shape_latt2(plan: &RenderPlan, x: &[f32x8; 3]) -> f32x8 {
         }
         shape => {
             let r = &plan.recip;
-            let mut rs = f32x8::ZERO;
+            let mut rs = F32::ZERO;
             for c in 0..3 {
                 let comp = dl[0].mul_add(
                     splat(r[0][c] as f32),
@@ -1155,7 +1310,7 @@ fn shape_latt2(plan: &RenderPlan, x: &[f32x8; 3]) -> f32x8 {
             } else {
                 (rs * fudge)
                     .simd_lt(splat(0.3969))
-                    .select(splat(nabc), f32x8::ZERO)
+                    .select(splat(nabc), F32::ZERO)
             }
         }
     };
@@ -1170,52 +1325,24 @@ fn shape_latt2(plan: &RenderPlan, x: &[f32x8; 3]) -> f32x8 {
 fn nearest(
     plan: &RenderPlan,
     g: &crate::hkl::HklGrid,
-    grid32: &[f32],
+    t: &Tables,
     hi: &[f64; 3],
-    rx: &[f32x8; 3],
-) -> f32x8 {
-    let default = splat(plan.default_f as f32);
-    if grid32.len() >= 1 << 24 {
-        return nearest_i32(plan, g, grid32, hi, rx);
+    rx: &[F32; 3],
+) -> F32 {
+    if !t.padded {
+        return nearest_i32(plan, g, &t.grid32, hi, rx);
     }
-    let mut inside = f32x8::splat(f32::from_bits(u32::MAX));
-    let mut dh = [f32x8::ZERO; 3];
+    // offsets from the grid's first entry, clamped to the padding planes (−1 and range), which
+    // hold default_F; the padded table has range + 2 entries per axis
+    let mut dh = [F32::ZERO; 3];
     for k in 0..3 {
-        dh[k] = rx[k] + splat((hi[k] - g.min[k] as f64) as f32);
-        inside &= dh[k].simd_ge(f32x8::ZERO) & dh[k].simd_lt(splat(g.range[k] as f32));
+        let d = rx[k] + splat((hi[k] - g.min[k] as f64) as f32);
+        dh[k] = d.fast_max(splat(-1.0)).fast_min(splat(g.range[k] as f32)) + F32::ONE;
     }
     let idx = dh[0]
-        .mul_add(splat((g.range[1] + 1) as f32), dh[1])
-        .mul_add(splat((g.range[2] + 1) as f32), dh[2]);
-    // lanes outside the grid read element 0 and are replaced by default_F afterwards
-    let idx = (idx & inside).fast_trunc_int();
-    inside.select(gather(grid32, idx), default)
-}
-
-/// `table[idx[l]]` for the eight lanes (all indices in range).
-#[inline(always)]
-fn gather(table: &[f32], idx: i32x8) -> f32x8 {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    {
-        use std::arch::x86_64::{__m256i, _mm256_i32gather_ps};
-        use wide::bytemuck::cast;
-        debug_assert!(idx.to_array().iter().all(|&i| (i as usize) < table.len()));
-        // SAFETY: AVX2 is enabled for this build; every index is within `table` (callers mask
-        // out-of-range lanes to 0, and the table is not empty).
-        unsafe {
-            cast(_mm256_i32gather_ps::<4>(
-                table.as_ptr(),
-                cast::<i32x8, __m256i>(idx),
-            ))
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
-    {
-        let idx = idx.to_array();
-        f32x8::from(std::array::from_fn::<f32, LANES, _>(|l| {
-            table[idx[l] as usize]
-        }))
-    }
+        .mul_add(splat((g.range[1] + 2) as f32), dh[1])
+        .mul_add(splat((g.range[2] + 2) as f32), dh[2]);
+    gather(&t.grid32, idx.fast_trunc_int())
 }
 
 fn nearest_i32(
@@ -1223,41 +1350,41 @@ fn nearest_i32(
     g: &crate::hkl::HklGrid,
     grid32: &[f32],
     hi: &[f64; 3],
-    rx: &[f32x8; 3],
-) -> f32x8 {
-    let mut dh = [i32x8::ZERO; 3];
-    let mut inside = i32x8::splat(-1);
+    rx: &[F32; 3],
+) -> F32 {
+    let mut dh = [I32::ZERO; 3];
+    let mut inside = I32::splat(-1);
     for k in 0..3 {
-        let base = i32x8::splat(hi[k] as i32 - g.min[k]);
+        let base = I32::splat(hi[k] as i32 - g.min[k]);
         dh[k] = base + rx[k].round_int();
-        inside &= dh[k].simd_gt(i32x8::splat(-1)) & dh[k].simd_lt(i32x8::splat(g.range[k]));
+        inside &= dh[k].simd_gt(I32::splat(-1)) & dh[k].simd_lt(I32::splat(g.range[k]));
     }
-    let idx = (dh[0] * i32x8::splat(g.range[1] + 1) + dh[1]) * i32x8::splat(g.range[2] + 1) + dh[2];
+    let idx = (dh[0] * I32::splat(g.range[1] + 1) + dh[1]) * I32::splat(g.range[2] + 1) + dh[2];
     let idx = (idx & inside).to_array();
-    let vals = f32x8::from(std::array::from_fn::<f32, LANES, _>(|l| {
+    let vals = F32::from(std::array::from_fn::<f32, LANES, _>(|l| {
         grid32[idx[l] as usize]
     }));
-    let inside: f32x8 = wide::bytemuck::cast(inside);
+    let inside: F32 = wide::bytemuck::cast(inside);
     inside.select(vals, splat(plan.default_f as f32))
 }
 
 /// Kahn polarization factor for the eight lanes, without trigonometry:
 /// cos 2ψ = (x² − y²)/(x² + y²) with x = d·E, y = d·B.
 #[inline(always)]
-fn polarization(kahn: f32, src: &SourceC, d: &[f32x8; 3]) -> f32x8 {
+fn polarization(kahn: f32, src: &SourceC, d: &[F32; 3]) -> F32 {
     let c2 = dot8(d, &src.inc);
     let c2s = c2 * c2;
     if kahn == 0.0 {
-        return splat(0.5) * (f32x8::ONE + c2s);
+        return splat(0.5) * (F32::ONE + c2s);
     }
-    let s2s = f32x8::ONE - c2s;
+    let s2s = F32::ONE - c2s;
     let x = dot8(d, &src.e);
     let y = dot8(d, &src.b);
     let r = x.mul_add(x, y * y);
     let cos2psi = r
-        .simd_eq(f32x8::ZERO)
-        .select(f32x8::ONE, (x * x - y * y) / r);
-    splat(0.5) * (f32x8::ONE + c2s - splat(kahn) * cos2psi * s2s)
+        .simd_eq(F32::ZERO)
+        .select(F32::ONE, (x * x - y * y) / r);
+    splat(0.5) * (F32::ONE + c2s - splat(kahn) * cos2psi * s2s)
 }
 
 /// F_cell per lane: tricubic interpolation where it is on and in range, else the nearest
@@ -1266,23 +1393,23 @@ fn polarization(kahn: f32, src: &SourceC, d: &[f32x8; 3]) -> f32x8 {
 fn structure_factor(
     plan: &RenderPlan,
     g: &crate::hkl::HklGrid,
-    hkl: &[D8; 3],
-    contrib: u8,
+    hkl: &[DL; 3],
+    contrib: Bits,
     lanes: &mut Lanes,
     trigger: &mut [Option<([f64; 3], [i32; 3])>; LANES],
-) -> f32x8 {
+) -> F32 {
     let (h, k, l) = (hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array());
     let near = |x: f64| (x - 0.5).ceil() as i32;
     let mut out = [plan.default_f as f32; LANES];
-    let mut interp_lanes = 0u8;
+    let mut interp_lanes: Bits = 0;
     for lane in 0..LANES {
-        let bit = 1u8 << lane;
+        let bit: Bits = 1 << lane;
         if contrib & bit == 0 {
             continue;
         }
         let h0 = [near(h[lane]), near(k[lane]), near(l[lane])];
         if lanes.interp & bit != 0 {
-            if super::exact::interp_out_of_range(g, h[lane], k[lane], l[lane]) {
+            if crate::kernel::exact::interp_out_of_range(g, h[lane], k[lane], l[lane]) {
                 if trigger[lane].is_none() {
                     trigger[lane] = Some(([h[lane], k[lane], l[lane]], h0));
                 }
@@ -1294,9 +1421,9 @@ fn structure_factor(
                 continue;
             }
         }
-        out[lane] = super::exact::nearest_f(plan, h0[0], h0[1], h0[2]) as f32;
+        out[lane] = crate::kernel::exact::nearest_f(plan, h0[0], h0[1], h0[2]) as f32;
     }
-    let mut v = f32x8::from(out);
+    let mut v = F32::from(out);
     if interp_lanes != 0 {
         v = mask32(interp_lanes).select(tricubic(g, hkl), v);
     }
@@ -1304,15 +1431,15 @@ fn structure_factor(
 }
 
 /// Tricubic (4×4×4 Lagrange) interpolation for all lanes (callers blend the lanes they need).
-fn tricubic(g: &crate::hkl::HklGrid, hkl: &[D8; 3]) -> f32x8 {
-    let a: [[f64; 8]; 3] = [hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array()];
-    let fl: [[f64; 8]; 3] = std::array::from_fn(|k| std::array::from_fn(|l| a[k][l].floor()));
-    let mut w = [[f32x8::ZERO; 4]; 3];
+fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3]) -> F32 {
+    let a: [[f64; LANES]; 3] = [hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array()];
+    let fl: [[f64; LANES]; 3] = std::array::from_fn(|k| std::array::from_fn(|l| a[k][l].floor()));
+    let mut w = [[F32::ZERO; 4]; 3];
     for k in 0..3 {
-        let t = f32x8::from(std::array::from_fn::<f32, 8, _>(|l| {
+        let t = F32::from(std::array::from_fn::<f32, LANES, _>(|l| {
             (a[k][l] - fl[k][l]) as f32
         }));
-        let (tm1, tm2, tp1) = (t - f32x8::ONE, t - splat(2.0), t + f32x8::ONE);
+        let (tm1, tm2, tp1) = (t - F32::ONE, t - splat(2.0), t + F32::ONE);
         w[k][0] = -(t * tm1 * tm2) * splat(1.0 / 6.0);
         w[k][1] = tp1 * tm1 * tm2 * splat(0.5);
         w[k][2] = -(tp1 * t * tm2) * splat(0.5);
@@ -1324,7 +1451,7 @@ fn tricubic(g: &crate::hkl::HklGrid, hkl: &[D8; 3]) -> f32x8 {
     };
     let base: [[i32; 3]; LANES] =
         std::array::from_fn(|l| std::array::from_fn(|k| safe(fl[k][l], g.min[k], g.range[k])));
-    let mut acc = f32x8::ZERO;
+    let mut acc = F32::ZERO;
     for i in 0..4 {
         for j in 0..4 {
             let wij = w[0][i] * w[1][j];
@@ -1333,7 +1460,7 @@ fn tricubic(g: &crate::hkl::HklGrid, hkl: &[D8; 3]) -> f32x8 {
                     let b = base[l];
                     g.at(b[0] + i as i32, b[1] + j as i32, b[2] + m as i32) as f32
                 });
-                acc = (wij * w[2][m]).mul_add(f32x8::from(vals), acc);
+                acc = (wij * w[2][m]).mul_add(F32::from(vals), acc);
             }
         }
     }
@@ -1356,6 +1483,20 @@ mod tests {
             }
         }
         assert!(worst < 3e-7, "{worst}");
+    }
+
+    #[test]
+    fn sinpi7_is_accurate() {
+        let mut worst = 0.0f64;
+        for i in -5000..=5000 {
+            let r = i as f64 / 10000.0;
+            let got = sinpi7(splat(r as f32)).to_array()[0] as f64;
+            let want = (std::f64::consts::PI * (r as f32) as f64).sin();
+            if want != 0.0 {
+                worst = worst.max(((got - want) / want).abs());
+            }
+        }
+        assert!(worst < 1.2e-6, "{worst}");
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! The fast kernel: detector pixels along the fast axis in the lanes of a `wide` f32 vector,
+//! eight (f32x8, AVX2) by default, sixteen (f32x16) in builds with AVX-512.
+//!
+//! Numerics: single precision in the hot loop, double precision where it carries the result.
+//! * **Local frame.** For each vector and sub-pixel, lane 0's direction `d_ref` is computed in
+//!   f64; the other lanes differ from it by a small `Δd`, computed in f32 from the small
+//!   position offsets with a cancellation-free formula, so `Δd` keeps ~7 significant digits of
+//!   a quantity of order 1e-3.
+//! * **Miller indices.** For each (source, φ step, domain) the reference index
+//!   h_ref = (a/λ)·(d_ref + s) is computed in f64 (cell vectors rotated once, in double) and
+//!   split into an integer and a fraction; each lane's index is fraction + (a/λ)·Δd in f32. High
+//!   indices therefore lose nothing to single precision.
+//! * **Lattice factor** from the distance to the nearest integer index:
+//!   sin(Nπh)/sin(πh) = ±sin(πr)/sin(πδ) with δ = h − round(h) and r = Nδ − round(Nδ), each by an
+//!   f32 `sinpi` polynomial (relative error < 6e-9). Only the square is used, so signs drop.
+//! * The per-pixel sum is kept in f64; each source's φ×domain terms are summed in f32 first.
+//! * Structure factors are looked up with a hardware gather where the build has one (`wide`
+//!   has none), else per lane.
+//!
+//! The serial-order state of the reference (stale φ orientation, interpolation switch-off) is
+//! tracked per lane; when a lane changes it, the lanes after it are rendered again with the new
+//! state, so the result equals serial order (see the driver in `kernel/mod.rs`).
+//!
+//! One source, `lanes.rs`, is compiled once per lane width (as ultraviolet generates its
+//! scalar and wide types): [`x8`] always, [`x16`] when the build targets AVX-512
+//! (`-C target-cpu=x86-64-v4`). [`Simd`] is the width the build uses by default: x8, or x16
+//! with the `f32x16` cargo feature.
+
+// Index loops over lanes and axes mirror the formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
+/// Eight lanes: f32x8 (AVX2 + FMA in the default build).
+pub mod x8 {
+    use wide::{f32x8 as F32, f64x4 as F64H, i32x8 as I32};
+    type Bits = u8;
+    const LANES: usize = 8;
+
+    /// `table[idx[l]]` for the lanes (every index within `table`).
+    #[inline(always)]
+    fn gather(table: &[f32], idx: I32) -> F32 {
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+        {
+            use std::arch::x86_64::{__m256i, _mm256_i32gather_ps};
+            use wide::bytemuck::cast;
+            debug_assert!(idx.to_array().iter().all(|&i| (i as usize) < table.len()));
+            // SAFETY: AVX2 is enabled for this build; every index is within `table` (callers
+            // mask out-of-range lanes to 0, and the table is not empty).
+            unsafe {
+                cast(_mm256_i32gather_ps::<4>(
+                    table.as_ptr(),
+                    cast::<I32, __m256i>(idx),
+                ))
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+        {
+            let idx = idx.to_array();
+            F32::from(std::array::from_fn::<f32, LANES, _>(|l| {
+                table.get(idx[l] as usize).copied().unwrap_or(f32::NAN)
+            }))
+        }
+    }
+
+    include!("lanes.rs");
+}
+
+/// Sixteen lanes: f32x16, in builds that target AVX-512.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+pub mod x16 {
+    use wide::{f32x16 as F32, f64x8 as F64H, i32x16 as I32};
+    type Bits = u16;
+    const LANES: usize = 16;
+
+    /// `table[idx[l]]` for the lanes (every index within `table`).
+    #[inline(always)]
+    fn gather(table: &[f32], idx: I32) -> F32 {
+        use std::arch::x86_64::{__m512i, _mm512_i32gather_ps};
+        debug_assert!(idx.to_array().iter().all(|&i| (i as usize) < table.len()));
+        // SAFETY: AVX-512F is enabled for this build; every index is within `table` (callers
+        // mask out-of-range lanes to 0, and the table is not empty).
+        unsafe {
+            let idx: __m512i = std::mem::transmute(idx);
+            std::mem::transmute(_mm512_i32gather_ps::<4>(idx, table.as_ptr().cast()))
+        }
+    }
+
+    include!("lanes.rs");
+}
+
+#[cfg(all(feature = "f32x16", not(target_feature = "avx512f")))]
+compile_error!(
+    "the `f32x16` feature needs an AVX-512 build: RUSTFLAGS=\"-C target-cpu=x86-64-v4\""
+);
+
+#[cfg(not(feature = "f32x16"))]
+pub use x8::Simd;
+#[cfg(feature = "f32x16")]
+pub use x16::Simd;

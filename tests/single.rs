@@ -1,0 +1,117 @@
+//! The SIMD kernel (`-precision single`, the default) against the reference's float images:
+//!
+//! * every golden case: correlation ≥ 0.99999, |sum ratio − 1| ≤ 1e-4, every value finite where
+//!   the reference's is (a per-case table is printed);
+//! * the same image with 1 and 2 rayon threads, on every case;
+//! * the row-parallel statistics agree with the serial ones.
+
+mod common;
+
+use common::{prepare, read_f32};
+use nanobragg::metrics::compare;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
+
+fn run(dir: &Path, args: &[String], threads: usize) -> (i32, String) {
+    let o = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .output()
+        .expect("run nanoBragg");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn single_precision_meets_the_accuracy_bar_on_every_golden_case() {
+    let mut failures = Vec::new();
+    let mut table =
+        vec!["case                         -precision single vs reference float image".to_string()];
+    let mut worst_corr = 1.0f64;
+    let mut worst_sum = 0.0f64;
+    for case in common::all_cases() {
+        let dir = prepare(&case);
+        // the default kernel: no -precision option
+        let (code, err) = run(dir.path(), &case.args, 2);
+        if code != 0 {
+            failures.push(format!("{}: exit {code}: {err}", case.name));
+            continue;
+        }
+        let img = read_f32(&dir.join("float.bin"));
+        let gold = read_f32(&case.outputs.join("float.bin"));
+        let m = compare(&img, &gold);
+        let gold_finite = gold.iter().filter(|v| v.is_finite()).count();
+        let finite = img
+            .iter()
+            .zip(&gold)
+            .all(|(a, b)| a.is_finite() || !b.is_finite());
+        let sum_dev = (m.sum_ratio - 1.0).abs();
+        let ok = m.correlation >= 0.99999 && sum_dev <= 1e-4 && finite;
+        if !ok {
+            failures.push(format!(
+                "{}: correlation {:.9}, sum ratio {:.9}, finite {finite}",
+                case.name, m.correlation, m.sum_ratio
+            ));
+        }
+        worst_corr = worst_corr.min(m.correlation);
+        worst_sum = worst_sum.max(sum_dev);
+        table.push(format!(
+            "{:<28} corr {:.10}  sum_ratio-1 {:+.2e}  max_abs_diff {:.3e}  finite {}/{}",
+            case.name,
+            m.correlation,
+            m.sum_ratio - 1.0,
+            m.max_abs_diff,
+            img.iter().filter(|v| v.is_finite()).count(),
+            gold_finite
+        ));
+        // thread count does not change the image
+        let (code1, _) = run(dir.path(), &case.args, 1);
+        if code1 != 0 || read_f32(&dir.join("float.bin")) != img {
+            failures.push(format!(
+                "{}: single-precision image differs between 1 and 2 threads",
+                case.name
+            ));
+        }
+    }
+    table.push(format!(
+        "worst correlation {worst_corr:.10}, worst |sum ratio - 1| {worst_sum:.2e}"
+    ));
+    println!("{}", table.join("\n"));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn row_parallel_statistics_match_the_serial_ones() {
+    for name in ["cubic_default", "mask", "roi", "hkl_cubic"] {
+        let case = common::all_cases()
+            .into_iter()
+            .find(|c| c.name == name)
+            .expect("case");
+        let dir = prepare(&case);
+        let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
+        let sim = common::in_dir(dir.path(), || {
+            nanobragg::Simulation::from_args_with_time_seed(&args, -1).expect("setup")
+        });
+        let r = sim.render(&mut nanobragg::kernel::Silent);
+        let serial = nanobragg::stats::compute(sim.plan(), &r.image);
+        let rows = nanobragg::stats::compute_rows(sim.plan(), &r.image);
+        assert_eq!(serial.max_i, rows.max_i, "{name}");
+        assert_eq!(serial.max_pos, rows.max_pos, "{name}");
+        assert_eq!(serial.count, rows.count, "{name}");
+        for (a, b, what) in [
+            (serial.mean, rows.mean, "mean"),
+            (serial.rms, rows.rms, "rms"),
+            (serial.rmsd, rows.rmsd, "rmsd"),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1e-300),
+                "{name} {what}: serial {a} rows {b}"
+            );
+        }
+    }
+}
