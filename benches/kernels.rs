@@ -10,6 +10,7 @@
 //!     cargo bench --bench kernels --features c-ref      # plus the C reference
 //!     RAYON_NUM_THREADS=1 cargo bench --bench kernels   # one thread
 //!     cargo bench --bench kernels -- simd               # only the SIMD kernel
+//!     RUSTFLAGS="-C target-cpu=x86-64-v4" cargo bench --bench kernels -- simd   # x8 and x16
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nanobragg::kernel::Silent;
@@ -65,6 +66,17 @@ fn kernels(c: &mut Criterion) {
         g.bench_function("simd", |b| {
             b.iter(|| nanobragg::render_plan(&plan, Precision::Single, &mut Silent))
         });
+        // in an AVX-512 build both widths exist: measure both
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+        {
+            use nanobragg::kernel::simd::{x8, x16};
+            g.bench_function("simd_x8", |b| {
+                b.iter(|| nanobragg::kernel::render(&plan, &x8::Simd::default(), &mut Silent))
+            });
+            g.bench_function("simd_x16", |b| {
+                b.iter(|| nanobragg::kernel::render(&plan, &x16::Simd::default(), &mut Silent))
+            });
+        }
         g.bench_function("exact", |b| {
             b.iter(|| nanobragg::render_plan(&plan, Precision::Double, &mut Silent))
         });

@@ -57,7 +57,7 @@ typedef enum {
   NB_PRECISION_DEFAULT = 0,
   // Exact f64 kernel, bit-identical to nanoBragg.c.
   NB_PRECISION_DOUBLE = 1,
-  // f32x8 SIMD kernel.
+  // SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature).
   NB_PRECISION_SINGLE = 2,
 } nb_precision;
 
@@ -192,6 +192,10 @@ nb_status nb_sim_image_size(const nb_sim *sim, size_t *fpixels, size_t *spixels)
 
 // Call `cb` with each line of the setup transcript (what nanoBragg prints before its loop).
 nb_status nb_sim_transcript(const nb_sim *sim, nb_line_callback cb, void *user);
+
+// Call `cb` with each warning about a reference quirk that affects this simulation (the lines
+// the nanoBragg CLI prints on stderr after "nanoBragg: warning: ").
+nb_status nb_sim_warnings(const nb_sim *sim, nb_line_callback cb, void *user);
 
 // Fill `out` with the kernel-level state of a simulation (what [`nb_render_kernel`] takes).
 // Its pointers refer to memory owned by `sim` and stay valid until `sim` is freed.

@@ -63,7 +63,7 @@ pub enum nb_precision {
     NB_PRECISION_DEFAULT = 0,
     /// Exact f64 kernel, bit-identical to nanoBragg.c.
     NB_PRECISION_DOUBLE = 1,
-    /// f32x8 SIMD kernel.
+    /// SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature).
     NB_PRECISION_SINGLE = 2,
 }
 
@@ -372,6 +372,27 @@ pub unsafe extern "C" fn nb_sim_transcript(
             return fail(nb_status::NB_ERR_NULL, "sim is NULL");
         };
         for w in h.sim.transcript() {
+            emit(cb, user, w);
+        }
+        nb_status::NB_OK
+    })
+}
+
+/// Call `cb` with each warning about a reference quirk that affects this simulation (the lines
+/// the nanoBragg CLI prints on stderr after "nanoBragg: warning: ").
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_sim_warnings(
+    sim: *const nb_sim,
+    cb: nb_line_callback,
+    user: *mut c_void,
+) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
+    guard(|| {
+        // SAFETY: checked for NULL.
+        let Some(h) = (unsafe { sim.as_ref() }) else {
+            return fail(nb_status::NB_ERR_NULL, "sim is NULL");
+        };
+        for w in h.sim.warnings() {
             emit(cb, user, w);
         }
         nb_status::NB_OK

@@ -395,13 +395,17 @@ fn trace_lines(
 
 /// Render a plan with the kernel for `precision`.
 ///
-/// The SIMD kernel evaluates the lattice factor by reducing N·δ to the nearest integer, which
-/// needs whole numbers of unit cells; plans with fractional N (possible only through the C
-/// kernel API) are rendered with the exact kernel.
+/// The exact kernel also renders two kinds of single-precision request:
+/// * fractional N (possible only through the C kernel API): the SIMD kernel reduces N·δ to the
+///   nearest integer, which needs whole numbers of unit cells;
+/// * `-oversample_thick/_polar/_omega`: the reference multiplies the running sum by the factor
+///   after every term, so terms far below single precision's range (and sums beyond it) decide
+///   the pixel.
 pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observer) -> Rendered {
     let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
+    let running_products = plan.oversample_thick || plan.oversample_polar || plan.oversample_omega;
     match precision {
-        Precision::Single if whole_cells => {
+        Precision::Single if whole_cells && !running_products => {
             kernel::render(plan, &kernel::simd::Simd::default(), obs)
         }
         _ => kernel::render(plan, &kernel::exact::Exact, obs),

@@ -12,7 +12,8 @@ pub struct Metrics {
     pub max_ulp: u64,
     /// Largest absolute difference.
     pub max_abs_diff: f64,
-    /// Pearson correlation (1 when both images are constant and equal).
+    /// Pearson correlation (1 when both images are constant: the sum ratio then compares them;
+    /// 0 when only one is).
     pub correlation: f64,
     /// Sums of both images and their ratio (this / reference).
     pub sum: f64,
@@ -49,7 +50,8 @@ pub fn compare(img: &[f32], reference: &[f32]) -> Metrics {
     let n = img.len();
     let (mut same, mut near, mut max_ulp, mut max_abs, mut nonfin) =
         (0usize, 0usize, 0u64, 0f64, 0usize);
-    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0f64, 0f64, 0f64, 0f64, 0f64);
+    let (mut sa, mut sb) = (0f64, 0f64);
+    let (mut saa, mut sbb, mut sab) = (0f64, 0f64, 0f64);
     for (&a, &b) in img.iter().zip(reference) {
         let u = ulp_distance(a, b);
         if u == 0 {
@@ -66,17 +68,21 @@ pub fn compare(img: &[f32], reference: &[f32]) -> Metrics {
         max_abs = max_abs.max((a - b).abs());
         sa += a;
         sb += b;
-        saa += a * a;
-        sbb += b * b;
-        sab += a * b;
     }
     let nf = n.max(1) as f64;
-    let cov = sab / nf - (sa / nf) * (sb / nf);
-    let va = saa / nf - (sa / nf) * (sa / nf);
-    let vb = sbb / nf - (sb / nf) * (sb / nf);
+    // second pass about the means (no cancellation when the spread is small)
+    let (ma, mb) = (sa / nf, sb / nf);
+    for (&a, &b) in img.iter().zip(reference) {
+        let (da, db) = (a as f64 - ma, b as f64 - mb);
+        saa += da * da;
+        sbb += db * db;
+        sab += da * db;
+    }
+    let (cov, va, vb) = (sab / nf, saa / nf, sbb / nf);
     let correlation = if va > 0.0 && vb > 0.0 {
         cov / (va.sqrt() * vb.sqrt())
-    } else if same == n {
+    } else if va == 0.0 && vb == 0.0 {
+        // both images constant: perfectly (linearly) related; their level is the sum ratio's
         1.0
     } else {
         0.0

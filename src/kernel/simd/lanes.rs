@@ -54,6 +54,22 @@ impl Add for DL {
     }
 }
 
+impl std::ops::Sub for DL {
+    type Output = DL;
+    #[inline(always)]
+    fn sub(self, o: DL) -> DL {
+        DL(self.0 - o.0, self.1 - o.1)
+    }
+}
+
+impl std::ops::Div for DL {
+    type Output = DL;
+    #[inline(always)]
+    fn div(self, o: DL) -> DL {
+        DL(self.0 / o.0, self.1 / o.1)
+    }
+}
+
 impl Mul for DL {
     type Output = DL;
     #[inline(always)]
@@ -135,6 +151,25 @@ fn grating_fast(delta: F32, n: f32) -> (F32, F32) {
     (sinpi7(r), sinpi7(delta))
 }
 
+/// The fraction of the beam a sensor layer absorbs, exp(−l·τ) − exp(−(l+1)·τ) with
+/// τ = thickstep·μ/ρ (ρ = d·odet), written as exp(−l·τ)·(−expm1(−τ)): the difference of two
+/// close exponentials would cancel to a few digits in single precision for thin layers.
+#[inline(always)]
+fn capture_fraction(plan: &RenderPlan, layer: f64, rho: F32) -> F32 {
+    let tau = splat((plan.thickstep * plan.mu) as f32) / rho;
+    (splat(-layer as f32) * tau).exp() * -expm1(-tau)
+}
+
+/// exp(x) − 1, accurate for small |x| (series below ½, else exp(x) − 1).
+#[inline(always)]
+fn expm1(x: F32) -> F32 {
+    let mut p = splat(1.0 / 362_880.0);
+    for c in [40_320.0f32, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0] {
+        p = p.mul_add(x, splat(1.0 / c));
+    }
+    x.abs().simd_lt(splat(0.5)).select(x * p, x.exp() - F32::ONE)
+}
+
 /// 3(sin x − x cos x)/x³ with x = πu, u ≥ 0 (the sphere transform), accurate near 0.
 #[inline(always)]
 fn sinc3_pi(u: F32) -> F32 {
@@ -178,6 +213,8 @@ struct SourceC {
     inc: [f32; 3],
     b: [f32; 3],
     e: [f32; 3],
+    /// The same frame in f64, for the per-pixel polarization factor.
+    frame64: [V3; 3],
 }
 
 /// Tables precomputed once per render, in double precision.
@@ -191,6 +228,10 @@ pub struct Tables {
     /// reads default_F; larger grids are stored as they are.
     grid32: Vec<f32>,
     padded: bool,
+    /// ROUND shape: where each source's beam meets the detector plane, in (fast, slow) pixel
+    /// coordinates. On the beam axis the scattering vector vanishes and the reference's
+    /// sinc3 cancels to 0 in double precision; vectors there are rendered by the exact kernel.
+    beam_hits: Vec<[f64; 2]>,
     /// Axes with more than one unit cell and their counts.
     axes: Vec<(usize, f32)>,
     /// Offsets of the lanes from lane 0 on a flat detector: l·oversample·subpixel·fdet.
@@ -252,6 +293,7 @@ impl Tables {
                 inc: f32s(&inc),
                 b: f32s(&b),
                 e: f32s(&e),
+                frame64: [inc, b, e],
             });
             for (kind, table) in steps.iter_mut().enumerate() {
                 for p in 0..phis {
@@ -313,7 +355,26 @@ impl Tables {
             proj: Vec::new(),
             grid32: Vec::new(),
             padded: false,
+            beam_hits: Vec::new(),
         };
+        if plan.shape == Shape::Round {
+            t.beam_hits = plan
+                .sources
+                .iter()
+                .filter_map(|src| {
+                    let b = [-src.dir[0], -src.dir[1], -src.dir[2]];
+                    let along = dot(&b, &plan.odet);
+                    (along.abs() > 1e-12).then(|| {
+                        let tb = dot(&plan.pix0, &plan.odet) / along;
+                        let p: V3 = std::array::from_fn(|k| tb * b[k] - plan.pix0[k]);
+                        [
+                            dot(&p, &plan.fdet) / plan.pixel_size,
+                            dot(&p, &plan.sdet) / plan.pixel_size,
+                        ]
+                    })
+                })
+                .collect();
+        }
         if let Some(g) = &plan.hkl {
             let dims = g.range.map(|r| (r + 2) as usize);
             if dims.iter().product::<usize>() < 1 << 24 {
@@ -337,6 +398,14 @@ impl Tables {
         }
         t
     }
+}
+
+/// Whether a source's beam meets the detector within a pixel of the vector (row `s`, pixels
+/// `f0..f0 + LANES`).
+fn near_beam(t: &Tables, s: usize, f0: usize) -> bool {
+    t.beam_hits.iter().any(|&[fu, sv]| {
+        (sv - (s as f64 + 0.5)).abs() <= 1.5 && fu >= f0 as f64 - 1.0 && fu <= (f0 + LANES) as f64 + 1.0
+    })
 }
 
 /// Lane state while rendering one vector.
@@ -398,6 +467,24 @@ impl RowKernel for Simd {
                 }
             }
             if active == 0 {
+                f0 += LANES;
+                continue;
+            }
+            if near_beam(tables, s, f0) {
+                let mut terms = Vec::new();
+                for l in 0..LANES {
+                    if active & (1 << l) == 0 {
+                        continue;
+                    }
+                    terms.clear();
+                    let (v, trig) =
+                        crate::kernel::exact::pixel(prep, f0 + l, s, state, None, Some(&mut terms));
+                    out[f0 + l] = v;
+                    row_omega += terms.iter().sum::<f64>();
+                    if first.is_none() {
+                        first = trig;
+                    }
+                }
                 f0 += LANES;
                 continue;
             }
@@ -472,6 +559,8 @@ impl RowKernel for Simd {
 struct Sub {
     dd: [F32; 3],
     d: [F32; 3],
+    /// |P| − |p_ref| (m).
+    dr: F32,
 }
 
 /// Per-thread buffers of [`render_vec_fast`]: full sub-pixel geometry and radial quantities.
@@ -545,7 +634,7 @@ impl Frame {
         let dr = u / (r + splat(self.r as f32));
         let dd: [F32; 3] = std::array::from_fn(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
         let d: [F32; 3] = std::array::from_fn(|k| dd[k] + splat(self.d[k] as f32));
-        (Sub { dd, d }, r2, r)
+        (Sub { dd, d, dr }, r2, r)
     }
 }
 
@@ -580,7 +669,7 @@ fn latt2_of(plan: &RenderPlan, t: &Tables, x: &[F32; 3]) -> F32 {
         let q = num / den;
         q * q
     } else {
-        shape_latt2(plan, x)
+        shape_latt2(plan, x).0
     }
 }
 
@@ -615,8 +704,8 @@ fn render_vec_fast(
         Frame::new(first)
     };
     let per_layer = (os * os) as usize;
-    let mut omega = F32::ZERO;
-    let mut capture = F32::ONE;
+    let mut omega = DL::splat(0.0);
+    let mut capture = DL::splat(1.0);
     // projected shifts need no per-sub-pixel direction except for polarization, omega and
     // absorption (first sub-pixel of each layer) and the resolution cut (then not used)
     let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
@@ -637,36 +726,27 @@ fn render_vec_fast(
         } else {
             frame.lanes(&t.sub_shifts[i])
         };
+        let _ = (r2, r);
         if i == 0 {
-            omega = if plan.point_pixel {
-                F32::ONE / r2
-            } else {
-                splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32) / (r2 * r)
-            };
+            omega = omega64(plan, DL::splat(frame.r) + DL::from_f32(sub.dr));
         }
         if i % per_layer == 0 && plan.thick != 0.0 {
             let layer = (i / per_layer) as f64;
-            let rho = dot8(&sub.d, &f32s(&plan.odet));
-            let k0 = splat((-layer * plan.thickstep * plan.mu) as f32) / rho;
-            let k1 = splat((-(layer + 1.0) * plan.thickstep * plan.mu) as f32) / rho;
-            capture = k0.exp() - k1.exp();
+            capture = capture64(plan, layer, dot64(&direction64(&frame.d, &sub.dd), &plan.odet));
         }
         subs.push(sub);
     }
     // polarization of the first (sub-pixel, source) each lane keeps after the resolution cut
-    let mut polar = if plan.nopolar {
-        F32::ONE
-    } else {
-        F32::ZERO
-    };
+    // (a pixel whose every term is cut keeps polar = 0, as in the reference)
+    let mut polar = DL::splat(if plan.nopolar { 1.0 } else { 0.0 });
     if !plan.nopolar {
         let mut pending = todo;
         'first: for sub in subs.iter() {
             for src in &t.sources {
                 let need = live_lanes(plan, src, &sub.d, pending);
                 if need != 0 {
-                    polar = mask32(need)
-                        .select(polarization(plan.polarization as f32, src, &sub.d), polar);
+                    let d64 = direction64(&frame.d, &sub.dd);
+                    polar = polar.blend(need, polarization64(plan.polarization, src, &d64));
                     pending &= !need;
                     if pending == 0 {
                         break 'first;
@@ -714,12 +794,11 @@ fn render_vec_fast(
                 (Some(_), true, false) => sum_steps::<true, true, false>(args, grid),
             };
     }
-    let fin = capture * polar * omega;
-    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * DL::from_f32(fin);
+    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * (capture * polar * omega);
     let va = v.to_array();
     VecOut {
         value: std::array::from_fn(|l| va[l] as f32),
-        omega: DL::from_f32(omega * splat(t.subpixels as f32)).to_array(),
+        omega: (omega * DL::splat(t.subpixels as f64)).to_array(),
         exit: entry,
         trigger: None,
     }
@@ -935,7 +1014,6 @@ fn render_vec(
     let flags = plan.oversample_thick || os_polar || plan.oversample_omega;
     let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
     let water = plan.water_size != 0.0;
-    let nabc = (plan.n_cells[0] * plan.n_cells[1] * plan.n_cells[2]) as f32;
     let axes: Vec<(usize, f32)> = (0..3)
         .filter(|&k| plan.n_cells[k] > 1.0)
         .map(|k| (k, plan.n_cells[k] as f32))
@@ -954,15 +1032,20 @@ fn render_vec(
     let mut i_sum = DL::splat(plan.i_bg);
     let mut polar = F32::splat(if plan.nopolar { 1.0 } else { 0.0 });
     let mut omega = F32::ZERO;
-    let mut capture = F32::ZERO;
+    let mut capture: F32;
     let mut omega_set = false;
-    let mut omega_acc = F32::ZERO;
+    let mut omega_acc = DL::splat(0.0);
+    // the factors applied at the end, in f64 (see `omega64`)
+    let mut omega64 = DL::splat(0.0);
+    let mut capture64 = DL::splat(0.0);
+    let mut polar64 = DL::splat(if plan.nopolar { 1.0 } else { 0.0 });
     let mut lanes = entry;
     let mut trigger: [Option<([f64; 3], [i32; 3])>; LANES] = [None; LANES];
 
     for layer in 0..plan.thicksteps {
         let odet_pos = layer as f64 * plan.thickstep;
         capture = splat(if plan.thick == 0.0 { 1.0 } else { 0.0 });
+        capture64 = DL::splat(if plan.thick == 0.0 { 1.0 } else { 0.0 });
         let mut capture_set = plan.thick == 0.0;
         for subs in 0..os {
             let sdet_pos = plan.sub_position(s, subs);
@@ -1011,14 +1094,17 @@ fn render_vec(
                         splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32)
                             / (r2 * r)
                     };
+                    omega64 = self::omega64(plan, DL::splat(rref) + DL::from_f32(dr));
                     omega_set = true;
                 }
-                omega_acc += omega;
+                omega_acc = omega_acc + omega64;
                 if !capture_set || plan.oversample_thick {
-                    let rho = dot8(&d, &f32s(&plan.odet));
-                    let k0 = splat((-(layer as f64) * plan.thickstep * plan.mu) as f32) / rho;
-                    let k1 = splat((-((layer + 1) as f64) * plan.thickstep * plan.mu) as f32) / rho;
-                    capture = k0.exp() - k1.exp();
+                    capture = capture_fraction(plan, layer as f64, dot8(&d, &f32s(&plan.odet)));
+                    capture64 = self::capture64(
+                        plan,
+                        layer as f64,
+                        dot64(&direction64(&dref, &dd), &plan.odet),
+                    );
                     capture_set = true;
                 }
                 for (si, src) in t.sources.iter().enumerate() {
@@ -1045,6 +1131,10 @@ fn render_vec(
                     if need != 0 {
                         polar = mask32(need)
                             .select(polarization(plan.polarization as f32, src, &d), polar);
+                        polar64 = polar64.blend(
+                            need,
+                            polarization64(plan.polarization, src, &direction64(&dref, &dd)),
+                        );
                     }
                     let range = si * t.per_source..(si + 1) * t.per_source;
                     let stale_steps = &t.steps[1][range.clone()];
@@ -1085,7 +1175,8 @@ fn render_vec(
                                         den *= b;
                                     }
                                     let q = num / den;
-                                    let f = nearest(plan, g, t, &hi, &x);
+                                    let rx = x.map(|v| v.round_ties_even());
+                                    let f = nearest(plan, g, t, &hi, &rx);
                                     acc = (q * q).mul_add(f * f, acc);
                                 }
                             }
@@ -1095,19 +1186,20 @@ fn render_vec(
                         let fresh_steps = &t.steps[0][range];
                         let mut acc = F32::ZERO;
                         for (pm, st) in stale_steps.iter().enumerate() {
-                            let (mut latt2, mut hkl) =
-                                step_general(plan, st, &dref4, &dd, nabc, &axes);
+                            let (mut latt2, mut zero, mut hkl) =
+                                step_general(plan, st, &dref4, &dd, &axes);
                             if fresh != 0 {
-                                let (l2f, hklf) =
-                                    step_general(plan, &fresh_steps[pm], &dref4, &dd, nabc, &axes);
+                                let (l2f, zf, hklf) =
+                                    step_general(plan, &fresh_steps[pm], &dref4, &dd, &axes);
                                 latt2 = mask32(fresh).select(l2f, latt2);
+                                zero = (zero & !fresh) | (zf & fresh);
                                 for k in 0..3 {
                                     hkl[k] = hkl[k].blend(fresh, hklf[k]);
                                 }
                             }
                             let mut contrib = live;
                             if !water {
-                                contrib &= !bits(latt2.simd_eq(F32::ZERO));
+                                contrib &= !zero;
                             }
                             if contrib == 0 {
                                 continue;
@@ -1150,21 +1242,21 @@ fn render_vec(
             }
         }
     }
-    let mut fin = F32::ONE;
+    let mut fin = DL::splat(1.0);
     if !plan.oversample_thick {
-        fin *= capture;
+        fin = fin * capture64;
     }
     if !os_polar {
-        fin *= polar;
+        fin = fin * polar64;
     }
     if !plan.oversample_omega {
-        fin *= omega;
+        fin = fin * omega64;
     }
-    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * DL::from_f32(fin);
+    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * fin;
     let va = v.to_array();
     VecOut {
         value: std::array::from_fn(|l| va[l] as f32),
-        omega: DL::from_f32(omega_acc).to_array(),
+        omega: omega_acc.to_array(),
         exit: lanes,
         trigger: trigger
             .iter()
@@ -1247,20 +1339,21 @@ fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
     )
 }
 
-/// F_latt² and the absolute fractional indices (f64) for one step, any shape.
+/// F_latt², the lanes whose F_latt is exactly zero in the reference's double precision (which
+/// skips those terms: not the same as F_latt² underflowing in f32), and the absolute
+/// fractional indices (f64) for one step, any shape.
 #[inline(always)]
 fn step_general(
     plan: &RenderPlan,
     st: &Step,
     dref: &[f64x4; 3],
     dd: &[F32; 3],
-    nabc: f32,
     axes: &[(usize, f32)],
-) -> (F32, [DL; 3]) {
+) -> (F32, Bits, [DL; 3]) {
     let (fr, hi) = reference(st, dref);
     let x: [F32; 3] = std::array::from_fn(|k| offset(st, &fr, dd, k));
     let hkl: [DL; 3] = std::array::from_fn(|k| DL::from_f32(x[k]) + DL::splat(hi[k]));
-    let latt2 = match plan.shape {
+    let (latt2, zero) = match plan.shape {
         Shape::Square => {
             let mut num = F32::ONE;
             let mut den = F32::ONE;
@@ -1270,29 +1363,34 @@ fn step_general(
                 den *= b;
             }
             let q = num / den;
-            q * q
+            // sin(Nπh)/sin(πh) is never exactly zero in double for a non-integer Nh
+            (q * q, 0)
         }
-        _ => shape_latt2(plan, &x),
+        _ => {
+            let (l2, z) = shape_latt2(plan, &x);
+            (l2, bits(z))
+        }
     };
-    let _ = nabc;
-    (latt2, hkl)
+    (latt2, zero, hkl)
 }
 
 /// F_latt² of the ROUND, GAUSS and TOPHAT shapes from the lanes' index offsets.
 #[inline(always)]
-fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> F32 {
+fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> (F32, F32) {
     let n = plan.n_cells;
     let nabc = (n[0] * n[1] * n[2]) as f32;
     let dl: [F32; 3] = std::array::from_fn(|k| x[k] - x[k].round_ties_even());
     let fudge = splat(plan.fudge as f32);
-    let latt = match plan.shape {
+    let none = F32::ZERO;
+    let (latt, zero) = match plan.shape {
         Shape::Round => {
             let mut hrad = F32::ZERO;
             for k in 0..3 {
                 let y = dl[k] * splat(n[k] as f32);
                 hrad = y.mul_add(y, hrad);
             }
-            splat(nabc * 0.723_601_2) * sinc3_pi((hrad * fudge).sqrt())
+            let v = splat(nabc * 0.723_601_2) * sinc3_pi((hrad * fudge).sqrt());
+            (v, none)
         }
         shape => {
             let r = &plan.recip;
@@ -1306,19 +1404,21 @@ fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> F32 {
             }
             rs *= splat((n[0] * n[0] * n[1] * n[1] * n[2] * n[2]) as f32);
             if shape == Shape::Gauss {
-                splat(nabc) * (-(rs / splat(0.63) * fudge)).exp()
+                let arg = rs / splat(0.63) * fudge;
+                // exp(−arg) is exactly 0 in double beyond ≈ 745.13
+                (splat(nabc) * (-arg).exp(), arg.simd_gt(splat(745.133_2)))
             } else {
-                (rs * fudge)
-                    .simd_lt(splat(0.3969))
-                    .select(splat(nabc), F32::ZERO)
+                let inside = (rs * fudge).simd_lt(splat(0.3969));
+                (inside.select(splat(nabc), F32::ZERO), !inside)
             }
         }
     };
-    latt * latt
+    (latt * latt, zero)
 }
 
 /// Nearest-neighbour structure factor per lane (default_F outside the grid), from the
-/// reference lane's nearest integers `hi` and the lanes' integer offsets `rx` from them.
+/// reference lane's nearest integers `hi` and the lanes' integer offsets `rx` from them
+/// (already rounded: the index is truncated).
 /// Grid offsets and the flat index are small integers, exact in f32 (the grid has fewer than
 /// 2^24 entries, else the i32 path is used).
 #[inline(always)]
@@ -1385,6 +1485,61 @@ fn polarization(kahn: f32, src: &SourceC, d: &[F32; 3]) -> F32 {
         .simd_eq(F32::ZERO)
         .select(F32::ONE, (x * x - y * y) / r);
     splat(0.5) * (F32::ONE + c2s - splat(kahn) * cos2psi * s2s)
+}
+
+/// A lane direction in f64: the reference direction plus the lane's (small) f32 offset.
+#[inline(always)]
+fn direction64(dref: &V3, dd: &[F32; 3]) -> [DL; 3] {
+    std::array::from_fn(|k| DL::splat(dref[k]) + DL::from_f32(dd[k]))
+}
+
+#[inline(always)]
+fn dot64(d: &[DL; 3], v: &V3) -> DL {
+    d[0] * DL::splat(v[0]) + d[1] * DL::splat(v[1]) + d[2] * DL::splat(v[2])
+}
+
+/// The per-pixel factors (solid angle, polarization, capture fraction) are computed in f64:
+/// on a flat background (water) they decide the last bits of every pixel.
+///
+/// Solid angle of sub-pixels at distance `r` (m).
+#[inline(always)]
+fn omega64(plan: &RenderPlan, r: DL) -> DL {
+    let r2 = r * r;
+    if plan.point_pixel {
+        DL::splat(1.0) / r2
+    } else {
+        DL::splat(plan.pixel_size * plan.pixel_size * plan.close_distance) / (r2 * r)
+    }
+}
+
+/// Kahn polarization factor (as [`polarization`]) in f64.
+#[inline(always)]
+fn polarization64(kahn: f64, src: &SourceC, d: &[DL; 3]) -> DL {
+    let [inc, b, e] = &src.frame64;
+    let c2 = dot64(d, inc);
+    let c2s = c2 * c2;
+    let one = DL::splat(1.0);
+    if kahn == 0.0 {
+        return DL::splat(0.5) * (one + c2s);
+    }
+    let (x, y) = (dot64(d, e), dot64(d, b));
+    let r = x * x + y * y;
+    let cos2psi = ((x * x - y * y) / r).to_array();
+    let r = r.to_array();
+    let cos2psi = DL::from_array(std::array::from_fn(|l| {
+        if r[l] == 0.0 { 1.0 } else { cos2psi[l] }
+    }));
+    DL::splat(0.5) * (one + c2s - DL::splat(kahn) * cos2psi * (one - c2s))
+}
+
+/// Capture fraction (as [`capture_fraction`]) in f64, from ρ = d·odet.
+#[inline(always)]
+fn capture64(plan: &RenderPlan, layer: f64, rho: DL) -> DL {
+    let rho = rho.to_array();
+    DL::from_array(std::array::from_fn(|l| {
+        let tau = plan.thickstep * plan.mu / rho[l];
+        (-layer * tau).exp() * -(-tau).exp_m1()
+    }))
 }
 
 /// F_cell per lane: tricubic interpolation where it is on and in range, else the nearest
@@ -1522,6 +1677,16 @@ mod tests {
                 (got - want).abs() <= 1e-6 * n + 1e-5 * want,
                 "x={x} n={n}: {got} vs {want}"
             );
+        }
+    }
+
+    #[test]
+    fn expm1_is_accurate() {
+        for i in -400..=400 {
+            let x = i as f64 / 100.0;
+            let got = expm1(splat(x as f32)).to_array()[0] as f64;
+            let want = (x as f32 as f64).exp_m1();
+            assert!(((got - want) / want).abs() < 3e-7 || x == 0.0, "x={x}: {got} vs {want}");
         }
     }
 
