@@ -366,16 +366,8 @@ pub unsafe extern "C" fn nb_sim_transcript(
     user: *mut c_void,
 ) -> nb_status {
     cpu_gate!(nb_status::NB_ERR_CPU);
-    guard(|| {
-        // SAFETY: checked for NULL.
-        let Some(h) = (unsafe { sim.as_ref() }) else {
-            return fail(nb_status::NB_ERR_NULL, "sim is NULL");
-        };
-        for w in h.sim.transcript() {
-            emit(cb, user, w);
-        }
-        nb_status::NB_OK
-    })
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { emit_lines(sim, cb, user, Simulation::transcript) }
 }
 
 /// Call `cb` with each warning about a reference quirk that affects this simulation (the lines
@@ -387,13 +379,27 @@ pub unsafe extern "C" fn nb_sim_warnings(
     user: *mut c_void,
 ) -> nb_status {
     cpu_gate!(nb_status::NB_ERR_CPU);
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { emit_lines(sim, cb, user, Simulation::warnings) }
+}
+
+/// Call `cb` with each of the lines `which` gives for the handle.
+///
+/// # Safety
+/// `sim` is NULL or a live handle from [`nb_sim_create`].
+unsafe fn emit_lines(
+    sim: *const nb_sim,
+    cb: nb_line_callback,
+    user: *mut c_void,
+    which: fn(&Simulation) -> &[String],
+) -> nb_status {
     guard(|| {
-        // SAFETY: checked for NULL.
+        // SAFETY: checked for NULL; live per the caller's contract.
         let Some(h) = (unsafe { sim.as_ref() }) else {
             return fail(nb_status::NB_ERR_NULL, "sim is NULL");
         };
-        for w in h.sim.warnings() {
-            emit(cb, user, w);
+        for line in which(&h.sim) {
+            emit(cb, user, line);
         }
         nb_status::NB_OK
     })

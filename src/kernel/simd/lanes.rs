@@ -1626,31 +1626,29 @@ fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3]) -> F32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn sinpi_is_accurate() {
+    /// Largest relative error of a sin(πr) approximation over r ∈ [−½, ½].
+    fn worst_sinpi_error(f: fn(F32) -> F32) -> f64 {
         let mut worst = 0.0f64;
         for i in -5000..=5000 {
             let r = i as f64 / 10000.0;
-            let got = sinpi(splat(r as f32)).to_array()[0] as f64;
+            let got = f(splat(r as f32)).to_array()[0] as f64;
             let want = (std::f64::consts::PI * (r as f32) as f64).sin();
             if want != 0.0 {
                 worst = worst.max(((got - want) / want).abs());
             }
         }
+        worst
+    }
+
+    #[test]
+    fn sinpi_is_accurate() {
+        let worst = worst_sinpi_error(sinpi);
         assert!(worst < 3e-7, "{worst}");
     }
 
     #[test]
     fn sinpi7_is_accurate() {
-        let mut worst = 0.0f64;
-        for i in -5000..=5000 {
-            let r = i as f64 / 10000.0;
-            let got = sinpi7(splat(r as f32)).to_array()[0] as f64;
-            let want = (std::f64::consts::PI * (r as f32) as f64).sin();
-            if want != 0.0 {
-                worst = worst.max(((got - want) / want).abs());
-            }
-        }
+        let worst = worst_sinpi_error(sinpi7);
         assert!(worst < 1.2e-6, "{worst}");
     }
 
