@@ -400,12 +400,15 @@ fn trace_lines(
 ///   nearest integer, which needs whole numbers of unit cells;
 /// * `-oversample_thick/_polar/_omega`: the reference multiplies the running sum by the factor
 ///   after every term, so terms far below single precision's range (and sums beyond it) decide
-///   the pixel.
+///   the pixel;
+/// * `-tophat_spots`: F_latt jumps from N_a·N_b·N_c to 0 at a threshold, and single-precision
+///   indices would put some terms on the other side of it.
 pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observer) -> Rendered {
     let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
     let running_products = plan.oversample_thick || plan.oversample_polar || plan.oversample_omega;
+    let step_shape = plan.shape == options::Shape::Tophat;
     match precision {
-        Precision::Single if whole_cells && !running_products => {
+        Precision::Single if whole_cells && !running_products && !step_shape => {
             kernel::render(plan, &kernel::simd::Simd::default(), obs)
         }
         _ => kernel::render(plan, &kernel::exact::Exact, obs),
