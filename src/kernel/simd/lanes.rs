@@ -613,9 +613,12 @@ impl Frame {
             u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
         }
         let r = (splat(self.r2 as f32) + u).sqrt();
+        // one division for both 1/r and 1/(r + r0)
+        let sum = r + splat(self.r as f32);
+        let w = F32::ONE / (r * sum);
         Geo {
-            inv: F32::ONE / r,
-            dr: u / (r + splat(self.r as f32)),
+            inv: w * sum,
+            dr: u * (w * r),
         }
     }
 
