@@ -36,6 +36,7 @@ pub mod ffi;
 pub mod hkl;
 pub mod io;
 pub mod kernel;
+pub mod memory;
 pub mod metrics;
 pub mod mosaic;
 pub mod options;
@@ -87,6 +88,8 @@ pub struct Products {
     pub pgm: Option<(f64, Vec<u8>)>,
     /// The noise image, when written.
     pub noise: Option<output::Noise>,
+    /// The `-pngfile` preview (8-bit grey), when asked for.
+    pub png: Option<Vec<u8>>,
 }
 
 impl Simulation {
@@ -105,6 +108,7 @@ impl Simulation {
         let exp = setup::resolve(&args, time_seed)?;
         let plan = exp.plan();
         plan.validate()?;
+        memory::check(&plan, &exp.opts)?;
         Ok(Simulation { exp, plan })
     }
 
@@ -158,7 +162,12 @@ impl Simulation {
             let mut seed = o.seed;
             output::noise_image(plan, &r.image, o.adc, &mut rng, &mut seed)
         });
+        let png = o
+            .pngfile
+            .as_ref()
+            .map(|_| output::png_preview(plan, &r.image));
         Products {
+            png,
             stats,
             omega_sum: r.omega_sum,
             int_scale,
@@ -295,6 +304,12 @@ impl Simulation {
             ));
             say(&format!("writing {} as 2-byte integers", o.noisefile));
             staged?.commit()?;
+        }
+        if let (Some(file), Some(gray)) = (&o.pngfile, &p.png) {
+            let bytes = io::png::encode(self.plan.fpixels, self.plan.spixels, gray)
+                .map_err(|e| Error::output(file, e.to_string()))?;
+            io::write_atomic(file, &bytes)?;
+            say(&format!("writing {file} as a log-scaled 8-bit PNG preview"));
         }
         Ok(())
     }

@@ -10,12 +10,62 @@ use std::process::ExitCode;
 
 const EXIT_ERROR: u8 = 9;
 
-/// Prints the reference's progress lines and the interpolation warning as rows complete.
+/// Prints the reference's progress lines and the interpolation warning as rows complete, and
+/// on a terminal a progress bar on stderr for renders that take more than a second.
 struct Console<'a, W: Write> {
     out: &'a mut W,
     progress: bool,
     total: usize,
     done: usize,
+    bar: Bar,
+}
+
+/// The stderr progress bar: shown only when stderr is a terminal, `-noprogress` is absent and
+/// the render has run for a second.
+struct Bar {
+    enabled: bool,
+    start: std::time::Instant,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Bar {
+    fn new(enabled: bool) -> Bar {
+        use std::io::IsTerminal;
+        Bar {
+            enabled: enabled && std::io::stderr().is_terminal(),
+            start: std::time::Instant::now(),
+            bar: None,
+        }
+    }
+
+    fn update(&mut self, done: usize, total: usize) {
+        if !self.enabled || total == 0 {
+            return;
+        }
+        if self.bar.is_none() && self.start.elapsed() >= std::time::Duration::from_secs(1) {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total as u64),
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+            .with_elapsed(self.start.elapsed());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "rendering {bar:40} {percent:>3}% {elapsed_precise} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            self.bar = Some(bar);
+        }
+        if let Some(b) = &self.bar {
+            b.set_position(done as u64);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
 }
 
 impl<W: Write> Observer for Console<'_, W> {
@@ -27,6 +77,7 @@ impl<W: Write> Observer for Console<'_, W> {
             let _ = self.out.flush();
         }
         self.done = self.done.max(rank_done);
+        self.bar.update(self.done, self.total);
     }
 
     fn interp_trigger(&mut self, t: &InterpTrigger, _rank: usize) {
@@ -62,7 +113,19 @@ fn main() -> ExitCode {
     if !nanobragg::cpu::supported() {
         refuse_cpu();
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = Vec::new();
+    for (i, a) in std::env::args_os().enumerate().skip(1) {
+        match a.into_string() {
+            Ok(s) => args.push(s),
+            Err(raw) => {
+                eprintln!(
+                    "nanoBragg: error: argument {i} ({}) is not valid UTF-8",
+                    raw.to_string_lossy()
+                );
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
     if args
         .iter()
         .any(|a| a == "-h" || a == "-help" || a == "--help")
@@ -108,8 +171,10 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
         progress: opts.progress && !opts.printout,
         total: nanobragg::progress_total(sim.plan()),
         done: 0,
+        bar: Bar::new(opts.progress),
     };
     let rendered = sim.render(&mut console);
+    console.bar.finish();
     lap("render");
     for line in sim.printout_lines() {
         let _ = writeln!(out, "{line}");

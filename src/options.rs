@@ -208,6 +208,8 @@ pub struct Options {
     pub floatfile: String,
     pub intfile: String,
     pub pgmfile: String,
+    /// `-pngfile`: 8-bit log-scaled preview (this program's option).
+    pub pngfile: Option<String>,
     pub noisefile: String,
     pub write_noise: bool,
     pub write_pgm: bool,
@@ -320,6 +322,7 @@ impl Options {
             floatfile: "floatimage.bin".to_string(),
             intfile: "intimage.img".to_string(),
             pgmfile: "image.pgm".to_string(),
+            pngfile: None,
             noisefile: "noiseimage.img".to_string(),
             write_noise: true,
             write_pgm: true,

@@ -65,6 +65,31 @@ pub fn pgm_bytes(plan: &RenderPlan, image: &[f32], scale: f64) -> Vec<u8> {
     out
 }
 
+/// The `-pngfile` preview: ROI pixels on a log scale, 255·ln(1 + I/m)/ln(1 + max/m) rounded,
+/// with m the median of the positive ROI pixels (the background level, so it shows as grey
+/// while the Bragg spots keep their contrast); 0 elsewhere and for I ≤ 0 or NaN.
+pub fn png_preview(plan: &RenderPlan, image: &[f32]) -> Vec<u8> {
+    let mut positive: Vec<f32> = roi_indices(plan)
+        .map(|i| image[i])
+        .filter(|v| *v > 0.0 && v.is_finite())
+        .collect();
+    let mut out = vec![0u8; image.len()];
+    if positive.is_empty() {
+        return out;
+    }
+    let mid = positive.len() / 2;
+    let m = *positive.select_nth_unstable_by(mid, f32::total_cmp).1 as f64;
+    let max = positive.iter().fold(0f32, |a, &v| a.max(v)) as f64;
+    let top = (max / m).ln_1p();
+    for i in roi_indices(plan) {
+        let v = image[i] as f64;
+        if v > 0.0 && v.is_finite() {
+            out[i] = (255.0 * (v / m).ln_1p() / top).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
 /// The noise image and its totals.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Noise {

@@ -867,9 +867,20 @@ fn validate_options(o: &Options) -> Result<()> {
     if !(o.detsize[0] > 0.0 && o.detsize[1] > 0.0) && (o.pixels[0] == 0 || o.pixels[1] == 0) {
         return bad("the detector size must be positive".to_string());
     }
-    let npix = o.pixels[0] as f64 * o.pixels[1] as f64;
-    if npix > 1.0e9 || o.detsize[0] / o.pixel_size > 1e6 || o.detsize[1] / o.pixel_size > 1e6 {
-        return bad("the detector is too large (more than 10^9 pixels)".to_string());
+    let count = |k: usize| {
+        if o.pixels[k] > 0 {
+            o.pixels[k] as f64
+        } else {
+            (o.detsize[k] / o.pixel_size).ceil()
+        }
+    };
+    let npix = count(0) * count(1);
+    if npix > 1.0e9 || count(0) > 1e6 || count(1) > 1e6 {
+        return bad(format!(
+            "the detector is too large: {} pixels (at most 10^9), which would need {} of image buffers",
+            crate::cfmt::fmt_g(npix),
+            crate::memory::human((npix * 6.0) as u128)
+        ));
     }
     for v in [
         o.fdet,

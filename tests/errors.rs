@@ -410,3 +410,59 @@ fn help_and_version_succeed() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn buffers_that_cannot_fit_are_refused_before_allocating() {
+    // beyond the absolute limit: the size it would need is named
+    fails(
+        "-cell 100 100 100 90 90 90 -default_F 1 -detpixels 200000 -nonoise -nopgm",
+        &[],
+        &["too large", "4e+10 pixels", "240 GB"],
+    );
+    // beyond the memory available (set here by NANOBRAGG_MEMORY_LIMIT)
+    let dir = Scratch::new("mem");
+    let o = Command::new(BIN)
+        .args("-cell 100 100 100 90 90 90 -default_F 1 -detpixels 8000".split_whitespace())
+        .current_dir(dir.path())
+        .env("NANOBRAGG_MEMORY_LIMIT", "100000000")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(9), "{err}");
+    assert!(
+        err.contains("8000x8000") && err.contains("576 MB") && err.contains("100 MB"),
+        "{err}"
+    );
+    assert_eq!(files(dir.path()).len(), 0, "output written");
+    // the same run fits without the limit's pressure on a smaller detector
+    let o = Command::new(BIN)
+        .args(
+            "-cell 100 100 100 90 90 90 -default_F 1 -N 2 -detpixels 64 -nonoise -nopgm"
+                .split_whitespace(),
+        )
+        .current_dir(dir.path())
+        .env("NANOBRAGG_MEMORY_LIMIT", "100000000")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_non_utf8_argument_is_an_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = Scratch::new("utf8");
+    let bad = std::ffi::OsStr::from_bytes(b"in\xffput.hkl");
+    let o = Command::new(BIN)
+        .args(["-cell", "100", "100", "100", "90", "90", "90", "-hkl"])
+        .arg(bad)
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(9), "{err}");
+    assert!(
+        err.contains("argument 9") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -96,6 +96,10 @@ fn creation_misuse() {
     expect(s, nb_status::NB_ERR_INPUT, &["/nonexistent/x.hkl"]);
     let (s, _) = create(&GOOD.replace("-pixel 0.4", "-pixel 0"));
     expect(s, nb_status::NB_ERR_INVALID, &["pixel"]);
+    // a detector whose buffers cannot be allocated is refused up front
+    let (s, sim) = create(&GOOD.replace("-detpixels 24", "-detpixels 200000"));
+    expect(s, nb_status::NB_ERR_INVALID, &["too large", "240 GB"]);
+    assert!(sim.is_null());
     // a success clears the message
     let (s, sim) = create(GOOD);
     assert_eq!(s, nb_status::NB_OK, "{}", last_error());

@@ -697,6 +697,10 @@ fn apply(
             o.intfile = v.s(0);
             1
         }
+        Key::Pngfile => {
+            o.pngfile = Some(v.s(0));
+            1
+        }
         Key::Pgmfile => {
             o.pgmfile = v.s(0);
             o.write_pgm = true;
@@ -837,26 +841,113 @@ fn custom_vector(
 }
 
 /// The `-help` text: every option with a short description.
+/// Help-text topics, in order.
+const TOPICS: [&str; 8] = [
+    "Crystal and structure factors",
+    "Rotation and mosaicity",
+    "Beam and sources",
+    "Detector geometry",
+    "Detector physics and sampling",
+    "Background",
+    "Output files and scaling",
+    "This program",
+];
+
+/// The help topic of an option.
+fn topic(k: Key) -> usize {
+    use Key::*;
+    match k {
+        Na | Nb | Nc | N | Cell | MissetRandom | Misset | SampleSize | SampleX | SampleY
+        | SampleZ | XtalSize | XtalX | XtalY | XtalZ | Density | MolecularWeight | Mat | Hkl
+        | DefaultF | Dump | Interpolate | Nointerpolate | RoundXtal | SquareXtal | GaussXtal
+        | TophatSpots | Fudge | MissetSeed => 0,
+        Phi | Osc | Phistep | Phisteps | Mosaic | MosaicDomains | MosaicSeed | SpindleAxis => 1,
+        Lambda | Energy | Fluence | Flux | Exposure | Beamsize | Dispersion | Dispsteps
+        | Divergence | Hdivrange | Vdivrange | Hdivstep | Hdivsteps | Vdivstep | Vdivsteps
+        | Divsteps | RoundDiv | SquareDiv | Sourcefile | Polar | Nopolar | PolarVector
+        | BeamVector | Coherent => 2,
+        Xbeam | Ybeam | Xclose | Yclose | Orgx | Orgy | Pivot | Mosflm | Xds | Adxv | Denzo
+        | Dials | FdetVector | SdetVector | OdetVector | TwothetaAxis | Pix0Vector | Distance
+        | CloseDistance | Twotheta | DetectorRotx | DetectorRoty | DetectorRotz | Detsize
+        | DetsizeF | DetsizeS | Detpixels | DetpixelsF | DetpixelsS | CurvedDet | Pixel | Img => 3,
+        PointPixel | DetectorAbs | DetectorThick | DetectorThicksteps | Thicksteps
+        | OversampleThick | OversamplePolar | OversampleOmega | Oversample | Roi | Dmin | Mask => 4,
+        Water | Stolout | Stol | Stol4 | StolQ => 5,
+        Floatfile | Intfile | Pgmfile | Noisefile | Nonoise | Nopgm | Scale | Pgmscale | Adc
+        | Seed | Printout | PrintoutPixel | Noprogress | Progress | Pngfile => 6,
+        Precision | FixQuirks | FixCell | Help | Version => 7,
+    }
+}
+
+/// The default an option's value takes when it is not given (as the user would write it).
+fn default_of(k: Key) -> Option<&'static str> {
+    use Key::*;
+    Some(match k {
+        Na | Nb | Nc | N => "1",
+        Fudge => "1",
+        Distance => "100",
+        Pixel => "0.1",
+        Detsize | DetsizeF | DetsizeS => "102.4",
+        Detpixels | DetpixelsF | DetpixelsS => "detsize/pixel",
+        Xbeam | Ybeam => "detector centre",
+        Pivot => "set by the convention",
+        Lambda => "1",
+        Fluence => "1.26e29",
+        Exposure => "1",
+        Beamsize => "0.1",
+        Polar => "0",
+        Oversample => "automatic from the spot size",
+        DetectorThicksteps | Thicksteps => "1",
+        DetectorThick => "0",
+        Mosaic => "0",
+        MosaicDomains => "10 with -mosaic, else 1",
+        Dispsteps | Divsteps | Hdivsteps | Vdivsteps => "automatic",
+        Phi => "0",
+        Osc | Phistep | Phisteps => "one step",
+        DefaultF => "0",
+        Dump => "Fdump.bin",
+        Interpolate => "on when any N <= 2",
+        Floatfile => "floatimage.bin",
+        Intfile => "intimage.img",
+        Pgmfile => "image.pgm",
+        Noisefile => "noiseimage.img",
+        Adc => "40",
+        Seed | MissetSeed => "from the clock",
+        MosaicSeed => "-12345678",
+        Water => "0",
+        Precision => "single",
+        _ => return None,
+    })
+}
+
+/// The `-help` text: every option grouped by topic, with units and defaults.
 pub fn usage() -> String {
     let mut s = String::from(
         "usage: nanoBragg [options]\n\
          Renders the X-ray diffraction image of a nanocrystal. A crystal needs -cell or -mat,\n\
          and structure factors from -hkl, a previous run's Fdump.bin, or -default_F.\n\
-         Lengths in mm unless noted, angles in degrees, wavelength in Angstrom.\noptions:\n",
+         Lengths in mm unless noted, angles in degrees, wavelength in Angstrom.\n\
+         Environment: RAYON_NUM_THREADS (threads), NANOBRAGG_MEMORY_LIMIT (bytes).\n",
     );
-    let mut seen = std::collections::HashSet::new();
-    for e in TABLE {
-        if e.help.is_empty() || !seen.insert(e.key) {
-            continue;
+    for (t, title) in TOPICS.iter().enumerate() {
+        s.push_str(&format!("\n{title}:\n"));
+        let mut seen = std::collections::HashSet::new();
+        for e in TABLE {
+            if e.help.is_empty() || topic(e.key) != t || !seen.insert(e.key) {
+                continue;
+            }
+            let names: Vec<&str> = e
+                .conds
+                .iter()
+                .map(|c| c.key())
+                .filter(|k| k.len() > 2 || *k == "-N" || *k == "-Q")
+                .collect();
+            let name = names.join(" ");
+            let default = default_of(e.key)
+                .map(|d| format!(" [default: {d}]"))
+                .unwrap_or_default();
+            s.push_str(&format!("  {:<28} {}{}\n", name, e.help, default));
         }
-        let names: Vec<&str> = e
-            .conds
-            .iter()
-            .map(|c| c.key())
-            .filter(|k| k.len() > 2 || *k == "-N" || *k == "-Q")
-            .collect();
-        let name = names.join(" ");
-        s.push_str(&format!("  {:<28} {}\n", name, e.help));
     }
     s
 }

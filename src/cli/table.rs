@@ -168,6 +168,7 @@ pub enum Key {
     // Only in the reference's pre-scan:
     Mask,
     // This program's own options:
+    Pngfile,
     Precision,
     FixQuirks,
     FixCell,
@@ -766,7 +767,7 @@ pub static TABLE: &[Entry] = &[
         [Contains("-dump")],
         1,
         false,
-        "structure-factor cache file (Fdump.bin)"
+        "structure-factor cache file"
     ),
     e!(
         Img,
@@ -914,13 +915,7 @@ pub static TABLE: &[Entry] = &[
         false,
         "print values for pixel fast slow"
     ),
-    e!(
-        Seed,
-        [Contains("-seed")],
-        1,
-        false,
-        "noise seed (default: time)"
-    ),
+    e!(Seed, [Contains("-seed")], 1, false, "noise seed"),
     e!(
         MosaicSeed,
         [Contains("-mosaic_seed")],
@@ -933,7 +928,7 @@ pub static TABLE: &[Entry] = &[
         [Contains("-misset_seed")],
         1,
         false,
-        "random misset seed (default: time)"
+        "random misset seed"
     ),
     e!(
         Water,
@@ -948,6 +943,13 @@ pub static TABLE: &[Entry] = &[
         1,
         false,
         "SMV mask: zero pixels are skipped"
+    ),
+    e!(
+        Pngfile,
+        [Exact("-pngfile")],
+        1,
+        false,
+        "8-bit PNG preview, log-scaled: 255*ln(1+I/m)/ln(1+max/m), m = median of the positive pixels"
     ),
     e!(
         Precision,

@@ -3,6 +3,7 @@
 //! * [`smv`]: SMV (ADSC) images, written for `-intfile`/`-noisefile` and read for `-img`/`-mask`.
 //! * [`pgm`]: 8-bit portable greymap.
 //! * [`float`]: the raw float32 image.
+//! * [`png`]: the 8-bit preview (`-pngfile`).
 //!
 //! Every output goes through [`Staged`]: the bytes are written to a temporary file in the
 //! destination folder and renamed over the destination only when complete, so a failed or
@@ -10,6 +11,7 @@
 
 pub mod float;
 pub mod pgm;
+pub mod png;
 pub mod smv;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,81 @@
+//! The memory guard: a run whose buffers cannot fit is refused before anything is allocated,
+//! with the size it would need (an allocation failure would abort the process instead).
+
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::plan::RenderPlan;
+
+/// Bytes of the large buffers a run allocates: the float image and its row statistics, the
+/// 16-bit SMV image, the noise image and PGM bytes when written, and the structure factors
+/// (the f64 grid and the SIMD kernel's f32 copy with its padding).
+pub fn needed_bytes(plan: &RenderPlan, o: &Options) -> u128 {
+    let pixels = plan.fpixels as u128 * plan.spixels as u128;
+    let mut per_pixel = 4 + 2; // float32 image, 16-bit integer image
+    if o.write_noise {
+        per_pixel += 2;
+    }
+    if o.write_pgm {
+        per_pixel += 1;
+    }
+    let grid = plan.hkl.as_ref().map_or(0, |g| {
+        let padded: u128 = g.range.iter().map(|&r| (r.max(0) + 2) as u128).product();
+        g.data.len() as u128 * 8 + padded * 4
+    });
+    pixels * per_pixel + grid
+}
+
+/// Memory this run may use: `NANOBRAGG_MEMORY_LIMIT` (bytes) when set, else the operating
+/// system's estimate of available memory (Linux `MemAvailable`), else unknown.
+pub fn available_bytes() -> Option<u128> {
+    if let Some(v) = std::env::var_os("NANOBRAGG_MEMORY_LIMIT") {
+        return v.to_str().and_then(|s| s.trim().parse().ok());
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Refuse a run whose buffers do not fit in the available memory.
+pub fn check(plan: &RenderPlan, o: &Options) -> Result<()> {
+    let need = needed_bytes(plan, o);
+    match available_bytes() {
+        Some(have) if need > have => Err(Error::invalid(format!(
+            "a {}x{} detector needs {} of image buffers, more than the {} of memory available (NANOBRAGG_MEMORY_LIMIT overrides the estimate)",
+            plan.fpixels,
+            plan.spixels,
+            human(need),
+            human(have)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A byte count for people: "384 MB", "1.5 GB".
+pub fn human(bytes: u128) -> String {
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} bytes")
+    } else if v < 10.0 {
+        format!("{v:.1} {}", units[u])
+    } else {
+        format!("{v:.0} {}", units[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_sizes() {
+        assert_eq!(super::human(512), "512 bytes");
+        assert_eq!(super::human(384_000_000), "384 MB");
+        assert_eq!(super::human(1_500_000_000), "1.5 GB");
+        assert_eq!(super::human(240_000_000_000), "240 GB");
+    }
+}
