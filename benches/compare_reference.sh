@@ -43,16 +43,19 @@ PARITY=$(dirname "$NB_RUST_BIN")/nanoBragg-parity
 GOLDEN=$(readlink -f tests/data/golden)
 if [[ -n "$CPUS" ]]; then taskset -pc "$CPUS" $$ >/dev/null; fi
 
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
+# microseconds from bash's own clock ($EPOCHREALTIME), read without starting a process or a
+# subshell, so nothing but the program is timed
+us() { echo $(( 10#${1%[.,]*} * 1000000 + 10#${1#*[.,]} )); }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 # time_run ENVVAR=VALUE BIN ARGS...: wall-clock microseconds of one run in the current folder
 time_run() {
     local name=${1%%=*} value=${1#*=} bin=$2; shift 2
     rm -f float.bin intimage.img noiseimage.img image.pgm Fdump.bin
-    local t0; t0=$(now_us)
+    local t0=$EPOCHREALTIME
     # a subshell that execs the program: no extra process beyond the one being timed
     ( export "$name=$value"; exec "$bin" "$@" ) >/dev/null 2>&1 || { echo "failed: $bin $*" >&2; exit 1; }
-    echo $(( $(now_us) - t0 ))
+    local t1=$EPOCHREALTIME
+    echo $(( $(us "$t1") - $(us "$t0") ))
 }
 
 echo "reference: $NB_C_BIN"

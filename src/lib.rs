@@ -148,7 +148,9 @@ impl Simulation {
             );
             (stats, int_scale, int_pixels)
         } else {
-            let stats = stats::compute_rows(plan, &r.image);
+            let stats = r
+                .stats
+                .unwrap_or_else(|| stats::compute_rows(plan, &r.image));
             let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
             let int_pixels = output::int_image(plan, &r.image, int_scale, o.adc);
             (stats, int_scale, int_pixels)
@@ -185,9 +187,6 @@ impl Simulation {
             let float =
                 sc.spawn(|| io::Staged::write(floatfile, &[&io::float::le_bytes(&r.image)]));
             let p = self.products(r);
-            let float = float
-                .join()
-                .unwrap_or_else(|_| Err(Error::output(floatfile, "writer thread failed")));
             self.commit_outputs(r, &p, Some(float), say)?;
             Ok(p)
         })
@@ -211,7 +210,7 @@ impl Simulation {
         &self,
         r: &Rendered,
         p: &Products,
-        float: Option<Result<io::Staged>>,
+        float: Option<std::thread::ScopedJoinHandle<'_, Result<io::Staged>>>,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let o = &self.exp.opts;
@@ -225,9 +224,6 @@ impl Simulation {
                         &io::smv::pixel_bytes(&p.int_pixels),
                     ],
                 )
-            });
-            let float = float.unwrap_or_else(|| {
-                io::Staged::write(&o.floatfile, &[&io::float::le_bytes(&r.image)])
             });
             let pgm = p.pgm.as_ref().map(|(scale, bytes)| {
                 io::Staged::write(
@@ -249,6 +245,12 @@ impl Simulation {
                     ],
                 )
             });
+            let float = match float {
+                Some(job) => job
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::output(&o.floatfile, "writer thread failed"))),
+                None => io::Staged::write(&o.floatfile, &[&io::float::le_bytes(&r.image)]),
+            };
             let int = int
                 .join()
                 .unwrap_or_else(|_| Err(Error::output(&o.intfile, "writer thread failed")));

@@ -148,6 +148,9 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> nanobragg::Result<()> {
     let t0 = std::time::Instant::now();
+    // start the worker threads now: they come up while the command line and input files are
+    // read, instead of when the first parallel work (a large HKL file, the render) waits
+    let _ = rayon::current_num_threads();
     let timing = std::env::var_os("NANOBRAGG_TIMING").is_some();
     let lap = |what: &str| {
         if timing {

@@ -33,10 +33,16 @@ pub fn int_image(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<
         .for_each(|(s, row)| {
             let src = &image[s * f + fr.start..s * f + fr.end];
             for (px, &v) in row[fr.clone()].iter_mut().zip(src) {
-                // the floor is an exact integer in [0, 65535], or NaN, which the saturating
-                // cast maps to 0 as the reference's int conversion does after 16-bit truncation
-                let t = (v as f64 * scale + adc).clamp(0.0, 65535.0);
-                *px = ((t + 0.5) as f32).floor() as u16;
+                // clipped to [0, 65535]; NaN fails both tests and becomes 0, as the
+                // reference's int conversion leaves it after 16-bit truncation. Written
+                // branch-free so that the loop vectorises.
+                let t = v as f64 * scale + adc;
+                let t = if t > 0.0 { t } else { 0.0 };
+                let t = if t < 65535.0 { t } else { 65535.0 };
+                let x = (t + 0.5) as f32;
+                // SAFETY: x is finite and in [0.5, 65535.5], so the conversion is defined; for
+                // positive values truncation is the reference's floor.
+                *px = unsafe { x.to_int_unchecked::<i32>() } as u16;
             }
         });
     out

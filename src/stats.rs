@@ -131,15 +131,24 @@ pub fn compute(plan: &RenderPlan, image: &[f32]) -> Stats {
     }
 }
 
-/// One row's contribution to the statistics.
-#[derive(Clone, Copy, Default)]
-struct RowSums {
+/// One row's contribution to the statistics (zero for a row outside the ROI).
+///
+/// Besides the sums over rendered pixels it carries, for the rmsd, the mean and the sum of
+/// squared deviations from that mean over every ROI pixel of the row (masked ones included),
+/// so rows merge exactly like Chan et al.'s parallel variance: no pass over the image needs
+/// the global mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RowStats {
     sum: f64,
     sumsq: f64,
     n: i64,
     /// Largest value and its fast index (first occurrence).
     max: f32,
     max_f: Option<usize>,
+    /// ROI pixels of the row, their mean and Σ(v − mean)².
+    all: usize,
+    all_mean: f64,
+    all_m2: f64,
 }
 
 /// Partial sums in eight interleaved accumulators (a fixed order, so deterministic), which
@@ -162,16 +171,24 @@ impl Partial {
     }
 }
 
-fn row_sums(row: &[f32], mask: Option<&[u16]>, fr: std::ops::Range<usize>) -> RowSums {
+/// The statistics of row `s` of a rendered image (`row` holds the row's fpixels values).
+pub fn row_stats(plan: &RenderPlan, s: usize, row: &[f32]) -> RowStats {
+    let (fr, sr) = roi_ranges(plan);
+    if !sr.contains(&s) || fr.is_empty() {
+        return RowStats::default();
+    }
+    let f = plan.fpixels;
+    let mask = plan.mask.as_ref().map(|m| &m[s * f..(s + 1) * f]);
     let keep = |x: usize| mask.is_none_or(|m| m[x] != 0);
     let mut p = Partial {
         sum: [0.0; ACC],
         sumsq: [0.0; ACC],
         max: [0.0; ACC],
     };
-    let n = match mask {
+    let vals = &row[fr.clone()];
+    let (n, all_sum) = match mask {
         None => {
-            let mut chunks = row[fr.clone()].chunks_exact(ACC);
+            let mut chunks = vals.chunks_exact(ACC);
             for c in chunks.by_ref() {
                 for (j, &v) in c.iter().enumerate() {
                     p.add(j, v);
@@ -180,48 +197,49 @@ fn row_sums(row: &[f32], mask: Option<&[u16]>, fr: std::ops::Range<usize>) -> Ro
             for (j, &v) in chunks.remainder().iter().enumerate() {
                 p.add(j, v);
             }
-            fr.len() as i64
+            (fr.len() as i64, None)
         }
         Some(m) => {
             let mut n = 0;
-            for (i, (&v, &k)) in row[fr.clone()].iter().zip(&m[fr.clone()]).enumerate() {
+            let mut all = [0f64; ACC];
+            for (i, (&v, &k)) in vals.iter().zip(&m[fr.clone()]).enumerate() {
                 p.add(i % ACC, if k != 0 { v } else { 0.0 });
+                all[i % ACC] += v as f64;
                 n += (k != 0) as i64;
             }
-            n
+            (n, Some(all.iter().sum::<f64>()))
         }
     };
-    let (sum, sumsq, mx) = (p.sum, p.sumsq, p.max);
-    let max = mx.iter().fold(0f32, |a, &v| if v > a { v } else { a });
+    let max = p.max.iter().fold(0f32, |a, &v| if v > a { v } else { a });
     let max_f = (max > 0.0)
         .then(|| fr.clone().find(|&x| row[x] == max && keep(x)))
         .flatten();
-    RowSums {
-        sum: sum.iter().sum(),
-        sumsq: sumsq.iter().sum(),
+    let sum: f64 = p.sum.iter().sum();
+    let all_mean = all_sum.unwrap_or(sum) / vals.len() as f64;
+    let mut m2 = [0f64; ACC];
+    for chunk in vals.chunks(ACC) {
+        for (a, &v) in m2.iter_mut().zip(chunk) {
+            let t = v as f64 - all_mean;
+            *a += t * t;
+        }
+    }
+    RowStats {
+        sum,
+        sumsq: p.sumsq.iter().sum(),
         n,
         max,
         max_f,
+        all: vals.len(),
+        all_mean,
+        all_m2: m2.iter().sum(),
     }
 }
 
-/// As [`compute`], with the sums taken per row in parallel and the rows added in row order:
-/// the same maximum and position, sums that differ from the serial ones only by rounding.
-pub fn compute_rows(plan: &RenderPlan, image: &[f32]) -> Stats {
-    use rayon::prelude::*;
-    let (fr, sr) = roi_ranges(plan);
-    let f = plan.fpixels;
-    let rows: Vec<RowSums> = sr
-        .clone()
-        .into_par_iter()
-        .map(|s| {
-            let mask = plan.mask.as_ref().map(|m| &m[s * f..(s + 1) * f]);
-            row_sums(&image[s * f..(s + 1) * f], mask, fr.clone())
-        })
-        .collect();
+/// The statistics from every row's [`RowStats`] (`rows[s]` for row s), added in row order.
+pub fn combine(plan: &RenderPlan, rows: &[RowStats]) -> Stats {
     let (mut sum, mut sumsq, mut n) = (0.0f64, 0.0f64, 0i64);
     let (mut max_i, mut max_at) = (0.0f64, None);
-    for (r, s) in rows.iter().zip(sr.clone()) {
+    for (s, r) in rows.iter().enumerate() {
         sum += r.sum;
         sumsq += r.sumsq;
         n += r.n;
@@ -240,27 +258,35 @@ pub fn compute_rows(plan: &RenderPlan, image: &[f32]) -> Stats {
     let count = n as usize;
     let mean = sum / n.max(1) as f64;
     let rms = (sumsq / (n.max(2) - 1) as f64).sqrt();
-    let sq: Vec<f64> = sr
-        .clone()
-        .into_par_iter()
-        .map(|s| {
-            let mut acc = [0f64; ACC];
-            for chunk in image[s * f + fr.start..s * f + fr.end].chunks(ACC) {
-                for (a, &v) in acc.iter_mut().zip(chunk) {
-                    let t = v as f64 - mean;
-                    *a += t * t;
-                }
-            }
-            acc.iter().sum::<f64>()
-        })
-        .collect();
-    let m = ((fr.len() * sr.len()) as i64).max(2);
+    // Σ over ROI pixels of (v − mean)², row by row: Σ(v − m_r)² + count_r·(m_r − mean)²
+    let (mut sq, mut m) = (0.0f64, 0usize);
+    for r in rows {
+        let d = r.all_mean - mean;
+        sq += r.all_m2 + r.all as f64 * d * d;
+        m += r.all;
+    }
+    let m = (m as i64).max(2);
     Stats {
         max_i,
         max_pos,
         mean,
         rms,
-        rmsd: (sq.iter().sum::<f64>() / (m - 1) as f64).sqrt(),
+        rmsd: (sq / (m - 1) as f64).sqrt(),
         count,
     }
+}
+
+/// As [`compute`], with the sums taken per row in parallel ([`row_stats`]) and the rows added
+/// in row order ([`combine`]): the same maximum and position, sums that differ from the serial
+/// ones only by rounding, and no dependence on the thread count. The SIMD render computes the
+/// same row statistics as it goes.
+pub fn compute_rows(plan: &RenderPlan, image: &[f32]) -> Stats {
+    use rayon::prelude::*;
+    let f = plan.fpixels.max(1);
+    let rows: Vec<RowStats> = image
+        .par_chunks(f)
+        .enumerate()
+        .map(|(s, row)| row_stats(plan, s, row))
+        .collect();
+    combine(plan, &rows)
 }

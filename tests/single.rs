@@ -2,8 +2,10 @@
 //!
 //! * every golden case: correlation ≥ 0.99999, |sum ratio − 1| ≤ 1e-4, every value finite where
 //!   the reference's is (a per-case table is printed);
-//! * the same image with 1 and 2 rayon threads, on every case;
-//! * the row-parallel statistics agree with the serial ones.
+//! * the same float and integer images and the same printed lines (statistics included) with
+//!   1 and 2 rayon threads, on every case;
+//! * the row-parallel statistics agree with the serial ones, and the statistics the render
+//!   takes as it goes are exactly the row-parallel ones.
 
 mod common;
 
@@ -14,7 +16,7 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
 
-fn run(dir: &Path, args: &[String], threads: usize) -> (i32, String) {
+fn run(dir: &Path, args: &[String], threads: usize) -> (i32, String, String) {
     let o = Command::new(BIN)
         .args(args)
         .current_dir(dir)
@@ -24,6 +26,7 @@ fn run(dir: &Path, args: &[String], threads: usize) -> (i32, String) {
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stderr).into_owned(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
     )
 }
 
@@ -37,7 +40,7 @@ fn single_precision_meets_the_accuracy_bar_on_every_golden_case() {
     for case in common::all_cases() {
         let dir = prepare(&case);
         // the default kernel: no -precision option
-        let (code, err) = run(dir.path(), &case.args, 2);
+        let (code, err, out) = run(dir.path(), &case.args, 2);
         if code != 0 {
             failures.push(format!("{}: exit {code}: {err}", case.name));
             continue;
@@ -69,11 +72,26 @@ fn single_precision_meets_the_accuracy_bar_on_every_golden_case() {
             img.iter().filter(|v| v.is_finite()).count(),
             gold_finite
         ));
-        // thread count does not change the image
-        let (code1, _) = run(dir.path(), &case.args, 1);
+        // thread count does not change the images or the printed statistics
+        // (cases that name their outputs differently compare the float image and lines only)
+        let int2 = std::fs::read(dir.join("intimage.img")).ok();
+        let (code1, _, out1) = run(dir.path(), &case.args, 1);
         if code1 != 0 || read_f32(&dir.join("float.bin")) != img {
             failures.push(format!(
                 "{}: single-precision image differs between 1 and 2 threads",
+                case.name
+            ));
+        }
+        // (the reference's mmap line prints an address, which differs from run to run)
+        let lines = |o: &str| -> Vec<String> {
+            o.lines()
+                .filter(|l| !l.starts_with("mmap("))
+                .map(String::from)
+                .collect()
+        };
+        if std::fs::read(dir.join("intimage.img")).ok() != int2 || lines(&out1) != lines(&out) {
+            failures.push(format!(
+                "{}: integer image or printed lines differ between 1 and 2 threads",
                 case.name
             ));
         }
@@ -100,6 +118,11 @@ fn row_parallel_statistics_match_the_serial_ones() {
         let r = sim.render(&mut nanobragg::kernel::Silent);
         let serial = nanobragg::stats::compute(sim.plan(), &r.image);
         let rows = nanobragg::stats::compute_rows(sim.plan(), &r.image);
+        assert_eq!(
+            r.stats,
+            Some(rows),
+            "{name}: statistics taken during the render"
+        );
         assert_eq!(serial.max_i, rows.max_i, "{name}");
         assert_eq!(serial.max_pos, rows.max_pos, "{name}");
         assert_eq!(serial.count, rows.count, "{name}");

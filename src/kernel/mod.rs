@@ -16,7 +16,6 @@ pub mod simd;
 
 use crate::plan::{CellTables, RenderPlan};
 use crate::vec3::V3;
-use rayon::prelude::*;
 
 /// Per-run state the reference carries across pixels in serial order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,67 +121,187 @@ pub struct Rendered {
     pub omega_sum: f64,
     /// Rendered by the exact kernel.
     pub exact: bool,
+    /// For a non-exact kernel, the image statistics ([`crate::stats::compute_rows`]), taken
+    /// row by row while the rows were still in cache.
+    pub stats: Option<crate::stats::Stats>,
 }
 
+/// What a row's rendering produced, before it is known to be final.
+struct RowDone {
+    exit: SerialState,
+    trigger: Option<InterpTrigger>,
+    omega: Vec<f64>,
+    stats: crate::stats::RowStats,
+}
+
+/// Serial bookkeeping of the driver: rows are accepted in order, each from the state the row
+/// before it left.
+struct Ledger<'o> {
+    plan: &'o RenderPlan,
+    obs: &'o mut dyn Observer,
+    state: SerialState,
+    first_trigger: Option<InterpTrigger>,
+    omega_sum: f64,
+    rank: usize,
+    row_stats: Vec<crate::stats::RowStats>,
+}
+
+impl Ledger<'_> {
+    /// Accept row `s` (rendered from `self.state`); returns whether the state changed.
+    fn accept(&mut self, s: usize, d: RowDone) -> bool {
+        for w in &d.omega {
+            self.omega_sum += w;
+        }
+        if let (None, Some(t)) = (&self.first_trigger, &d.trigger) {
+            let before = (0..t.fpixel)
+                .filter(|&x| self.plan.is_rendered(x, s))
+                .count();
+            self.obs.progress(self.rank + before);
+            self.obs.interp_trigger(t, self.rank + before);
+            self.first_trigger = Some(*t);
+        }
+        self.rank += self.plan.rendered_in_row(s);
+        self.row_stats[s] = d.stats;
+        let changed = d.exit != self.state;
+        self.state = d.exit;
+        changed
+    }
+}
+
+/// How often the calling thread reports progress while the pool renders.
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Render a plan with a kernel, reproducing the serial result on any number of threads.
+///
+/// The pool's threads take rows in order from a shared counter, each rendering its row from
+/// the state at the start of the pass; the calling thread accepts finished rows in order and
+/// reports progress. The serial state changes only a few times per run: when a row leaves a
+/// different state, the rows after it are rendered again, from that state, in a new pass.
 pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer) -> Rendered {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let prep = Prepared::new(plan);
     let f = plan.fpixels;
-    let mut image = vec![0f32; f * plan.spixels];
-    let mut state = prep.initial_state();
-    let mut first_trigger: Option<InterpTrigger> = None;
-    let mut omega_sum = 0.0f64;
-    let threads = rayon::current_num_threads().max(1);
-    let strictly_serial = !prep.polar_settles;
-    let mut row = 0;
-    let mut rank = 0usize;
-    let mut block = 1;
-    while row < plan.spixels {
-        let end = (row + block).min(plan.spixels);
-        let entry = state;
-        type RowResult = (SerialState, Option<InterpTrigger>, Vec<f64>);
-        let results: Vec<RowResult> = image[row * f..end * f]
-            .par_chunks_mut(f)
-            .enumerate()
-            .map(|(i, out)| {
-                let mut st = entry;
-                let mut omega = Vec::new();
-                let t = kernel.render_row(&prep, row + i, &mut st, out, &mut omega);
-                (st, t, omega)
-            })
-            .collect();
-        // Rows up to and including the first one whose exit state differs are final.
-        let changed = results.iter().position(|(st, _, _)| *st != entry);
-        let final_rows = match changed {
-            Some(r) => r + 1,
-            None => end - row,
+    let rows = plan.spixels;
+    let mut image = vec![0f32; f * rows];
+    let with_stats = !kernel.exact();
+    let render_row = |s: usize, entry: SerialState, out: &mut [f32]| {
+        let mut exit = entry;
+        let mut omega = Vec::new();
+        let trigger = kernel.render_row(&prep, s, &mut exit, out, &mut omega);
+        let stats = if with_stats {
+            crate::stats::row_stats(plan, s, out)
+        } else {
+            Default::default()
         };
-        for (i, (st, t, omega)) in results.iter().take(final_rows).enumerate() {
-            for w in omega {
-                omega_sum += w;
-            }
-            let s = row + i;
-            if let (None, Some(t)) = (&first_trigger, t) {
-                let before = (0..t.fpixel).filter(|&x| plan.is_rendered(x, s)).count();
-                obs.progress(rank + before);
-                obs.interp_trigger(t, rank + before);
-                first_trigger = Some(*t);
-            }
-            rank += plan.rendered_in_row(s);
-            state = *st;
+        RowDone {
+            exit,
+            trigger,
+            omega,
+            stats,
         }
-        obs.progress(rank);
-        row += final_rows;
-        if changed.is_none() && !strictly_serial {
-            block = (block * 4).min(32.max(8 * threads));
-        } else if strictly_serial {
-            block = 1;
+    };
+    let mut ledger = Ledger {
+        plan,
+        obs,
+        state: prep.initial_state(),
+        first_trigger: None,
+        omega_sum: 0.0,
+        rank: 0,
+        row_stats: vec![Default::default(); rows],
+    };
+    let threads = rayon::current_num_threads().max(1);
+    if threads == 1 || !prep.polar_settles || rows <= 1 {
+        // one row at a time, in order (a cycling E-vector sequence changes the state at
+        // every polarization evaluation)
+        for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
+            let d = render_row(s, ledger.state, out);
+            ledger.accept(s, d);
+            ledger.obs.progress(ledger.rank);
+        }
+    } else {
+        let slots: Vec<Mutex<&mut [f32]>> = image.chunks_mut(f.max(1)).map(Mutex::new).collect();
+        let results: Vec<Mutex<Option<RowDone>>> = (0..rows).map(|_| Mutex::new(None)).collect();
+        let finished: Vec<AtomicBool> = (0..rows).map(|_| AtomicBool::new(false)).collect();
+        let caller = std::thread::current();
+        let mut start = 0;
+        while start < rows {
+            let entry = ledger.state;
+            let next = AtomicUsize::new(start);
+            // the first row of this pass that left a different state
+            let halt = AtomicUsize::new(usize::MAX);
+            // workers that have left the pass (counted on unwinding too, so a panicking row
+            // cannot leave the caller waiting)
+            let exited = AtomicUsize::new(0);
+            let mut accepted = start;
+            rayon::in_place_scope(|sc| {
+                sc.spawn_broadcast(|_, _| {
+                    struct Leave<'a>(&'a AtomicUsize, &'a std::thread::Thread);
+                    impl Drop for Leave<'_> {
+                        fn drop(&mut self) {
+                            self.0.fetch_add(1, Ordering::AcqRel);
+                            self.1.unpark();
+                        }
+                    }
+                    let _leave = Leave(&exited, &caller);
+                    loop {
+                        let s = next.fetch_add(1, Ordering::Relaxed);
+                        if s >= rows || s > halt.load(Ordering::Acquire) {
+                            break;
+                        }
+                        let d = {
+                            let mut out = slots[s].lock().unwrap_or_else(|e| e.into_inner());
+                            render_row(s, entry, &mut out)
+                        };
+                        if d.exit != entry {
+                            halt.fetch_min(s, Ordering::AcqRel);
+                        }
+                        *results[s].lock().unwrap_or_else(|e| e.into_inner()) = Some(d);
+                        finished[s].store(true, Ordering::Release);
+                    }
+                });
+                // accept finished rows in order until the pass ends or the state changes
+                loop {
+                    let mut changed = false;
+                    while accepted < rows && finished[accepted].load(Ordering::Acquire) {
+                        let d = results[accepted]
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .take()
+                            .expect("a finished row has a result");
+                        changed = ledger.accept(accepted, d);
+                        accepted += 1;
+                        if changed {
+                            break;
+                        }
+                    }
+                    ledger.obs.progress(ledger.rank);
+                    if changed || accepted == rows {
+                        break;
+                    }
+                    if exited.load(Ordering::Acquire) == threads
+                        && !finished[accepted].load(Ordering::Acquire)
+                    {
+                        // every worker left with rows missing: one panicked, and the scope
+                        // re-raises its panic when it ends
+                        break;
+                    }
+                    std::thread::park_timeout(PROGRESS_INTERVAL);
+                }
+            });
+            // rows after a state change were rendered from the old state: render them again
+            for flag in &finished[accepted..] {
+                flag.store(false, Ordering::Relaxed);
+            }
+            start = accepted;
         }
     }
+    let stats = with_stats.then(|| crate::stats::combine(plan, &ledger.row_stats));
     Rendered {
         image,
-        interp_trigger: first_trigger,
-        omega_sum,
+        interp_trigger: ledger.first_trigger,
+        omega_sum: ledger.omega_sum,
         exact: kernel.exact(),
+        stats,
     }
 }

@@ -849,6 +849,17 @@ fn term_x<const GRID: bool, const SQ3: bool>(
         x[1].round_ties_even(),
         x[2].round_ties_even(),
     ];
+    // F first: where it is 0 on every lane (typically beyond the resolution of the HKL file,
+    // with default_F 0) the term is exactly 0 whatever F_latt is, so the gratings are skipped
+    let f2 = if GRID {
+        let f = nearest(plan, grid.expect("grid"), t, hi, &rx);
+        if f.simd_eq(F32::ZERO).all() {
+            return F32::ZERO;
+        }
+        f * f
+    } else {
+        *f2_default
+    };
     let latt2 = if SQ3 {
         let n = [
             plan.n_cells[0] as f32,
@@ -870,12 +881,6 @@ fn term_x<const GRID: bool, const SQ3: bool>(
         q * q
     } else {
         latt2_of(plan, t, x)
-    };
-    let f2 = if GRID {
-        let f = nearest(plan, grid.expect("grid"), t, hi, &rx);
-        f * f
-    } else {
-        *f2_default
     };
     latt2 * f2
 }
