@@ -421,9 +421,11 @@ struct Lanes {
 type Trigger = (usize, [f64; 3], [i32; 3]);
 
 struct VecOut {
-    value: [f32; LANES],
+    /// (Vectors rather than arrays: written and read whole, so copies of the result do not
+    /// stall on store forwarding.)
+    value: F32,
     /// Sum of the pixel's solid angles over its sub-pixels and layers.
-    omega: [f64; LANES],
+    omega: DL,
     exit: Lanes,
     /// The lowest lane whose interpolation left the grid.
     trigger: Option<Trigger>,
@@ -452,6 +454,8 @@ impl RowKernel for Simd {
         }
         let mut first: Option<InterpTrigger> = None;
         let mut row_omega = 0.0;
+        // this thread's buffers, for the whole row
+        let mut scratch = SCRATCH.with(|b| b.take());
         let mut f0 = fr.start - fr.start % LANES;
         while f0 < fr.end {
             let mut active: Bits = 0;
@@ -502,12 +506,11 @@ impl RowKernel for Simd {
                         && lanes.stale == Bits::MAX
                         && (lanes.interp == 0 || !plan.interpolate);
                 let r = if fast {
-                    SCRATCH.with(|b| {
-                        render_vec_fast(plan, tables, s, f0, todo, lanes, &mut b.borrow_mut())
-                    })
+                    render_vec_fast(plan, tables, s, f0, todo, lanes, &mut scratch)
                 } else {
                     render_vec(plan, tables, s, f0, todo, lanes)
                 };
+                let (value, vomega) = (r.value.to_array(), r.omega.to_array());
                 if first.is_none() {
                     if let Some((l, hkl, hkl0)) = r.trigger {
                         first = Some(InterpTrigger {
@@ -522,8 +525,8 @@ impl RowKernel for Simd {
                     // no lane changed the state: all of them are final
                     for l in 0..LANES {
                         if todo & (1 << l) != 0 {
-                            out[f0 + l] = r.value[l];
-                            row_omega += r.omega[l];
+                            out[f0 + l] = value[l];
+                            row_omega += vomega[l];
                         }
                     }
                     done = active;
@@ -534,8 +537,8 @@ impl RowKernel for Simd {
                     if todo & bit == 0 {
                         continue;
                     }
-                    out[f0 + l] = r.value[l];
-                    row_omega += r.omega[l];
+                    out[f0 + l] = value[l];
+                    row_omega += vomega[l];
                     done |= bit;
                     let stale = r.exit.stale & bit != 0;
                     let interp = r.exit.interp & bit != 0;
@@ -548,6 +551,7 @@ impl RowKernel for Simd {
             }
             f0 += LANES;
         }
+        SCRATCH.with(|b| b.replace(scratch));
         omega.push(row_omega);
         first
     }
@@ -800,8 +804,8 @@ fn render_vec_fast(
     let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * (capture * polar * omega);
     let va = v.to_array();
     VecOut {
-        value: std::array::from_fn(|l| va[l] as f32),
-        omega: (omega * DL::splat(t.subpixels as f64)).to_array(),
+        value: F32::from(std::array::from_fn::<f32, LANES, _>(|l| va[l] as f32)),
+        omega: omega * DL::splat(t.subpixels as f64),
         exit: entry,
         trigger: None,
     }
@@ -1263,8 +1267,8 @@ fn render_vec(
     let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * fin;
     let va = v.to_array();
     VecOut {
-        value: std::array::from_fn(|l| va[l] as f32),
-        omega: omega_acc.to_array(),
+        value: F32::from(std::array::from_fn::<f32, LANES, _>(|l| va[l] as f32)),
+        omega: omega_acc,
         exit: lanes,
         trigger: trigger
             .iter()
