@@ -23,11 +23,13 @@ pub struct HklGrid {
 
 impl HklGrid {
     fn alloc(min: [i32; 3], max: [i32; 3]) -> Result<HklGrid> {
-        let range = [
-            max[0] - min[0] + 1,
-            max[1] - min[1] + 1,
-            max[2] - min[2] + 1,
-        ];
+        let too_large =
+            || Error::invalid(format!("HKL index ranges {min:?}..{max:?} are too large"));
+        // in i64: the difference of two i32 indices can overflow i32
+        let mut range = [0i32; 3];
+        for k in 0..3 {
+            range[k] = i32::try_from(max[k] as i64 - min[k] as i64 + 1).map_err(|_| too_large())?;
+        }
         let n = range
             .iter()
             .try_fold(1usize, |acc, r| {
@@ -36,9 +38,17 @@ impl HklGrid {
                     .and_then(|r| acc.checked_mul(r))
             })
             .filter(|n| *n <= (1usize << 31))
-            .ok_or_else(|| {
-                Error::invalid(format!("HKL index ranges {min:?}..{max:?} are too large"))
-            })?;
+            .ok_or_else(too_large)?;
+        // the f64 grid and the SIMD kernel's padded f32 copy, before anything is allocated
+        let padded: u128 = range.iter().map(|&r| (r.max(0) + 2) as u128).product();
+        let need = n as u128 * 8 + padded * 4;
+        if let Some(have) = crate::memory::available_bytes().filter(|&have| need > have) {
+            return Err(Error::invalid(format!(
+                "HKL index ranges {min:?}..{max:?} need a structure-factor grid of {}, more than the {} of memory available",
+                crate::memory::human(need),
+                crate::memory::human(have)
+            )));
+        }
         Ok(HklGrid {
             min,
             max,
@@ -316,9 +326,13 @@ pub fn read_fdump(path: &str, bytes: &[u8], mode: FdumpRead) -> Result<Fdump> {
     while ws_end < bytes.len() && is_space(bytes[ws_end]) {
         ws_end += 1;
     }
-    let mut grid = HklGrid::alloc(min, max)?;
-    let need = grid.data.len() * 8;
-    let avail = bytes.len() - exact_start;
+    // the array's size from the ranges (one padding plane per axis), checked against the file
+    // before the grid is allocated
+    let need = (0..3)
+        .map(|k| (max[k] as i64 - min[k] as i64 + 2) as u128)
+        .product::<u128>()
+        * 8;
+    let avail = (bytes.len() - exact_start) as u128;
     if avail < need {
         return Err(bad(&format!(
             "truncated: {} bytes of data, expected {need}",
@@ -331,6 +345,7 @@ pub fn read_fdump(path: &str, bytes: &[u8], mode: FdumpRead) -> Result<Fdump> {
             avail - need
         )));
     }
+    let mut grid = HklGrid::alloc(min, max)?;
     let (start, swallowed) = match mode {
         FdumpRead::Exact => (exact_start, 0),
         FdumpRead::Reference => (ws_end, ws_end - exact_start),
@@ -425,5 +440,26 @@ mod tests {
         assert!(e.contains("F.bin") && e.contains("truncated"), "{e}");
         assert!(read_fdump("F.bin", b"garbage", FdumpRead::Reference).is_err());
         assert!(read_fdump("F.bin", b"", FdumpRead::Reference).is_err());
+        // ranges whose width overflows 32 bits, and huge ranges over a short file: errors,
+        // decided before any grid is allocated
+        let e = read_fdump(
+            "F.bin",
+            b"-2147483648 2147483647 0 0 0 0\n\x0c",
+            FdumpRead::Reference,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("truncated"), "{e}");
+        let e = read_fdump("F.bin", b"0 5000 0 5000 0 5000\n\x0c", FdumpRead::Exact)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("truncated") && e.contains("expected 1001200480064"),
+            "{e}"
+        );
+        let e = read_hkl_text("x.hkl", "-1000000 0 0 1\n1000000 0 0 1\n0 -1000000 0 1\n0 1000000 0 1\n0 0 -1000000 1\n0 0 1000000 1\n", 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("too large"), "{e}");
     }
 }

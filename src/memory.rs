@@ -51,6 +51,32 @@ pub fn check(plan: &RenderPlan, o: &Options) -> Result<()> {
     }
 }
 
+/// Bytes of the per-step tables a sampling needs: per (source, φ step, mosaic domain) the
+/// kernels' coefficients in both spindle states, per domain a matrix, per source, φ step and
+/// sensor layer a table entry and a printed line. An upper bound, not an exact count.
+pub fn sampling_bytes(sources: u128, phisteps: u128, domains: u128, layers: u128) -> u128 {
+    let steps = sources.saturating_mul(phisteps).saturating_mul(domains);
+    steps
+        .saturating_mul(2 * 256)
+        .saturating_add(domains.saturating_mul(72 + 64))
+        .saturating_add(sources.saturating_add(phisteps).saturating_mul(128))
+        .saturating_add(layers.saturating_mul(512))
+}
+
+/// Refuse a sampling (counts of sources, φ steps, mosaic domains, sensor layers) whose tables
+/// do not fit in the available memory, before any of them is built.
+pub fn check_sampling(sources: u128, phisteps: u128, domains: u128, layers: u128) -> Result<()> {
+    let need = sampling_bytes(sources, phisteps, domains, layers);
+    match available_bytes() {
+        Some(have) if need > have => Err(Error::invalid(format!(
+            "{sources} sources x {phisteps} phi steps x {domains} mosaic domains and {layers} sensor layers need {} of tables, more than the {} of memory available",
+            human(need),
+            human(have)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A byte count for people: "384 MB", "1.5 GB".
 pub fn human(bytes: u128) -> String {
     let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];

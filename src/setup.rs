@@ -351,6 +351,20 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
         th.thick = 0.0;
         th.step = 0.0;
     }
+    // absurd counts are refused before their tables (and printed lines) are made; a source
+    // file's sources are bounded by its size
+    let count = |n: i32| n.max(1) as u128;
+    let generated = if o.sourcefile.is_some() {
+        1
+    } else {
+        count(bs.hdivsteps) * count(bs.vdivsteps) * count(bs.dispsteps)
+    };
+    crate::memory::check_sampling(
+        generated,
+        count(phi.steps),
+        count(mosaic_domains),
+        count(th.steps),
+    )?;
 
     // ---- geometry ----
     out.push(format!("{} convention selected.", det.convention.name()));
@@ -1017,7 +1031,7 @@ fn mosaic_sampling(o: &Options, out: &mut Vec<String>) -> (i32, f64) {
 
 /// Read a MOSFLM A matrix: nine numbers (whitespace separated, further lines ignored); its
 /// columns are a*, b*, c*, divided here by λ0 in Å.
-fn read_matrix(path: &str, text: &str, lambda0: f64) -> Result<[V3; 3]> {
+pub fn read_matrix(path: &str, text: &str, lambda0: f64) -> Result<[V3; 3]> {
     let mut nums = Vec::with_capacity(9);
     'lines: for (n, line) in text.lines().enumerate() {
         for tok in line.split_whitespace() {

@@ -448,6 +448,35 @@ fn buffers_that_cannot_fit_are_refused_before_allocating() {
 }
 
 #[test]
+fn an_hkl_file_whose_grid_cannot_fit_is_refused_before_allocating() {
+    // two reflections far apart: a 1201³ grid (14 GB of f64) under a 1 GB budget
+    let dir = Scratch::new("hklmem");
+    std::fs::write(
+        dir.path().join("far.hkl"),
+        "-600 -600 -600 1\n600 600 600 1\n",
+    )
+    .unwrap();
+    let o = Command::new(BIN)
+        .args("-cell 100 100 100 90 90 90 -hkl far.hkl -detpixels 8".split_whitespace())
+        .current_dir(dir.path())
+        .env("NANOBRAGG_MEMORY_LIMIT", "1000000000")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(9), "{err}");
+    assert!(
+        err.contains("structure-factor grid of 21 GB") && err.contains("1.0 GB"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        files(dir.path()),
+        vec!["far.hkl".to_string()],
+        "output written"
+    );
+}
+
+#[test]
 fn a_non_utf8_argument_is_an_error_not_a_panic() {
     use std::os::unix::ffi::OsStrExt;
     let dir = Scratch::new("utf8");

@@ -85,6 +85,18 @@ impl Values<'_> {
         parse_i32_strict(s)
             .ok_or_else(|| Error::usage(format!("{}: expected an integer, got '{}'", self.opt, s)))
     }
+    /// A unit-cell count: an integer that must not be negative when read strictly (0 is
+    /// accepted with its reference meaning).
+    fn cells(&self, k: usize) -> Result<f64, Error> {
+        let n = self.i(k)?;
+        if self.strict && n < 0 {
+            return Err(Error::usage(format!(
+                "{}: the number of unit cells cannot be negative, got {n}",
+                self.opt
+            )));
+        }
+        Ok(n as f64)
+    }
     /// A pixel count: an integer that must be positive when read strictly.
     fn count(&self, k: usize) -> Result<i32, Error> {
         let n = self.i(k)?;
@@ -277,20 +289,19 @@ fn apply(
     let deg = |x: f64| x / RTD;
     Ok(match key {
         Key::Na => {
-            o.n_cells[0] = v.i(0)? as f64;
+            o.n_cells[0] = v.cells(0)?;
             1
         }
         Key::Nb => {
-            o.n_cells[1] = v.i(0)? as f64;
+            o.n_cells[1] = v.cells(0)?;
             1
         }
         Key::Nc => {
-            o.n_cells[2] = v.i(0)? as f64;
+            o.n_cells[2] = v.cells(0)?;
             1
         }
         Key::N => {
-            let n = v.i(0)? as f64;
-            o.n_cells = [n; 3];
+            o.n_cells = [v.cells(0)?; 3];
             1
         }
         Key::Cell => {

@@ -224,7 +224,18 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         let results: Vec<Mutex<Option<RowDone>>> = (0..rows).map(|_| Mutex::new(None)).collect();
         let finished: Vec<AtomicBool> = (0..rows).map(|_| AtomicBool::new(false)).collect();
         let caller = std::thread::current();
-        let mut start = 0;
+        // a caller that is itself one of the pool's threads runs its share of the broadcast
+        // only after the scope's body returns
+        let workers = threads - usize::from(rayon::current_thread_index().is_some());
+        // the first row here: it usually changes the state (the first spindle rotation), which
+        // would otherwise end the first parallel pass at once
+        let d = render_row(
+            0,
+            ledger.state,
+            &mut slots[0].lock().unwrap_or_else(|e| e.into_inner()),
+        );
+        ledger.accept(0, d);
+        let mut start = 1;
         while start < rows {
             let entry = ledger.state;
             let next = AtomicUsize::new(start);
@@ -279,7 +290,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
                     if changed || accepted == rows {
                         break;
                     }
-                    if exited.load(Ordering::Acquire) == threads
+                    if exited.load(Ordering::Acquire) == workers
                         && !finished[accepted].load(Ordering::Acquire)
                     {
                         // every worker left with rows missing: one panicked, and the scope

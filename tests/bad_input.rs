@@ -1,0 +1,261 @@
+//! Every class of bad input, through both front ends: the command line and the C entry that
+//! takes an argument vector (`nb_sim_create`). Each case must give a clear error naming the
+//! problem (one line on stderr and exit status 9; a non-OK status and `nb_last_error` for the C
+//! API), no panic, no handle, and leave an existing output file untouched.
+//!
+//! Classes: missing files, empty files, NaN/inf values, negative counts, absurd sizes,
+//! non-UTF-8 arguments.
+
+mod common;
+
+use common::Scratch;
+use nanobragg::ffi::{nb_last_error, nb_sim, nb_sim_create, nb_status};
+use std::ffi::{CStr, CString, OsStr, c_char};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
+const BASE: &str = "-cell 100 100 100 90 90 90 -N 3 -detpixels 16 -pixel 0.4 -nonoise -nopgm";
+const PRECIOUS: &[u8] = b"an earlier run's image";
+
+struct Case {
+    class: &'static str,
+    /// Arguments after BASE; `@` stands for the case's folder.
+    args: &'static str,
+    files: &'static [(&'static str, &'static [u8])],
+    /// Words the error must contain.
+    words: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        class: "missing file",
+        args: "-hkl @/missing.hkl",
+        files: &[],
+        words: &["missing.hkl", "cannot read"],
+    },
+    Case {
+        class: "missing file",
+        args: "-default_F 1 -mat @/missing.mat",
+        files: &[],
+        words: &["missing.mat", "cannot read"],
+    },
+    Case {
+        class: "empty file",
+        args: "-hkl @/empty.hkl",
+        files: &[("empty.hkl", b"")],
+        words: &["empty.hkl", "no reflections"],
+    },
+    Case {
+        class: "empty file",
+        args: "-default_F 1 -mat @/empty.mat",
+        files: &[("empty.mat", b"")],
+        words: &["empty.mat", "9 numbers"],
+    },
+    Case {
+        class: "empty file",
+        args: "-default_F 1 -sourcefile @/empty.txt",
+        files: &[("empty.txt", b"")],
+        words: &["empty.txt", "no sources"],
+    },
+    Case {
+        class: "empty file",
+        args: "-default_F 1 -img @/empty.img",
+        files: &[("empty.img", b"")],
+        words: &["empty.img", "SMV"],
+    },
+    Case {
+        class: "empty file",
+        args: "-dump @/Fdump.bin",
+        files: &[("Fdump.bin", b"")],
+        words: &["Fdump.bin", "not a valid Fdump file"],
+    },
+    Case {
+        class: "NaN/inf value",
+        args: "-default_F 1 -distance nan",
+        files: &[],
+        words: &["-distance", "not finite"],
+    },
+    Case {
+        class: "NaN/inf value",
+        args: "-default_F 1 -lambda inf",
+        files: &[],
+        words: &["-lambda", "not finite"],
+    },
+    Case {
+        class: "NaN/inf value",
+        args: "-hkl @/nan.hkl",
+        files: &[("nan.hkl", b"1 2 3 4\n1 2 4 nan\n")],
+        words: &["nan.hkl, line 2", "not a finite number"],
+    },
+    Case {
+        class: "NaN/inf value",
+        args: "-default_F 1 -mat @/inf.mat",
+        files: &[("inf.mat", b"1 0 0\n0 inf 0\n0 0 1\n")],
+        words: &["inf.mat, line 2", "'inf'"],
+    },
+    Case {
+        class: "negative count",
+        args: "-default_F 1 -N -3",
+        files: &[],
+        words: &["-N", "cannot be negative"],
+    },
+    Case {
+        class: "negative count",
+        args: "-default_F 1 -Nb -1",
+        files: &[],
+        words: &["-Nb", "cannot be negative"],
+    },
+    Case {
+        class: "negative count",
+        args: "-default_F 1 -detpixels -5",
+        files: &[],
+        words: &["-detpixels", "must be positive"],
+    },
+    Case {
+        class: "absurd size",
+        args: "-default_F 1 -detpixels 200000",
+        files: &[],
+        words: &["too large", "240 GB"],
+    },
+    Case {
+        class: "absurd size",
+        args: "-default_F 1 -mosaic 1 -mosaic_dom 1000000000",
+        files: &[],
+        words: &["1000000000 mosaic domains", "648 GB", "more than"],
+    },
+    Case {
+        class: "absurd size",
+        args: "-default_F 1 -phisteps 1000000000",
+        files: &[],
+        words: &["1000000000 phi steps", "more than"],
+    },
+    Case {
+        class: "absurd size",
+        args: "-default_F 1 -divergence 1 -divsteps 100000",
+        files: &[],
+        words: &["10000000000 sources", "more than"],
+    },
+    Case {
+        class: "absurd size",
+        args: "-default_F 1 -detector_thick 0.1 -thicksteps 1000000000",
+        files: &[],
+        words: &["1000000000 sensor layers", "more than"],
+    },
+    Case {
+        class: "absurd size",
+        args: "-default_F 1 -oversample 100000",
+        files: &[],
+        words: &["oversample", "too large"],
+    },
+];
+
+fn args_of(case: &Case, dir: &Path) -> Vec<Vec<u8>> {
+    let at = dir.to_str().expect("UTF-8 temp path");
+    format!("{BASE} {} -floatfile @/float.bin", case.args)
+        .split_whitespace()
+        .map(|w| w.replace('@', at).into_bytes())
+        .collect()
+}
+
+fn prepare(case: &Case) -> Scratch {
+    let dir = Scratch::new("bad");
+    for (name, bytes) in case.files {
+        std::fs::write(dir.join(name), bytes).expect("write input");
+    }
+    std::fs::write(dir.join("float.bin"), PRECIOUS).expect("write earlier output");
+    dir
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The command line: exit 9, one error line with the words, nothing written.
+fn check_cli(what: &str, dir: &Path, args: &[Vec<u8>], words: &[&str]) {
+    let before = listing(dir);
+    let o = Command::new(BIN)
+        .args(args.iter().map(|a| OsStr::from_bytes(a)))
+        .current_dir(dir)
+        .output()
+        .expect("run nanoBragg");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(9), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning:")).collect();
+    assert_eq!(lines.len(), 1, "{what}: {err:?}");
+    assert!(lines[0].starts_with("nanoBragg: error: "), "{what}: {err}");
+    for w in words {
+        assert!(lines[0].contains(w), "{what}: {:?} lacks {w:?}", lines[0]);
+    }
+    assert_eq!(listing(dir), before, "{what}: files created or removed");
+    assert_eq!(
+        std::fs::read(dir.join("float.bin")).expect("float.bin"),
+        PRECIOUS,
+        "{what}: earlier output damaged"
+    );
+}
+
+/// The C API: a non-OK status, the words in nb_last_error, no handle, nothing written.
+fn check_c(what: &str, dir: &Path, args: &[Vec<u8>], words: &[&str]) {
+    let before = listing(dir);
+    let owned: Vec<CString> = std::iter::once(b"nanoBragg".to_vec())
+        .chain(args.iter().cloned())
+        .map(|a| CString::new(a).expect("no NUL"))
+        .collect();
+    let argv: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    let mut sim: *mut nb_sim = std::ptr::null_mut();
+    // SAFETY: argv holds argc valid strings that outlive the call; sim is a valid out pointer.
+    let status = unsafe { nb_sim_create(argv.len() as i32, argv.as_ptr(), &mut sim) };
+    // SAFETY: nb_last_error returns a valid NUL-terminated string.
+    let msg = unsafe { CStr::from_ptr(nb_last_error()) }
+        .to_string_lossy()
+        .into_owned();
+    assert_ne!(status, nb_status::NB_OK, "{what}");
+    assert!(sim.is_null(), "{what}: a handle on failure");
+    for w in words {
+        assert!(msg.contains(w), "{what}: {msg:?} lacks {w:?}");
+    }
+    assert_eq!(listing(dir), before, "{what}: files created or removed");
+    assert_eq!(
+        std::fs::read(dir.join("float.bin")).expect("float.bin"),
+        PRECIOUS,
+        "{what}: earlier output damaged"
+    );
+}
+
+#[test]
+fn every_bad_input_class_fails_cleanly_in_the_cli_and_the_c_api() {
+    let mut classes = std::collections::BTreeSet::new();
+    for case in CASES {
+        let dir = prepare(case);
+        let args = args_of(case, dir.path());
+        let what = format!("{} ({})", case.class, case.args);
+        check_cli(&what, dir.path(), &args, case.words);
+        check_c(&what, dir.path(), &args, case.words);
+        classes.insert(case.class);
+    }
+    assert_eq!(classes.len(), 5, "{classes:?}");
+}
+
+#[test]
+fn non_utf8_arguments_fail_cleanly_in_the_cli_and_the_c_api() {
+    let case = Case {
+        class: "non-UTF-8 path",
+        args: "-default_F 1",
+        files: &[],
+        words: &[],
+    };
+    let dir = prepare(&case);
+    let mut args = args_of(&case, dir.path());
+    args.push(b"-hkl".to_vec());
+    args.push(b"in\xffput.hkl".to_vec());
+    check_cli("non-UTF-8 path", dir.path(), &args, &["not valid UTF-8"]);
+    check_c("non-UTF-8 path", dir.path(), &args, &["not UTF-8"]);
+}
