@@ -39,16 +39,12 @@ impl HklGrid {
             })
             .filter(|n| *n <= (1usize << 31))
             .ok_or_else(too_large)?;
-        // the f64 grid and the SIMD kernel's padded f32 copy, before anything is allocated
-        let padded: u128 = range.iter().map(|&r| (r.max(0) + 2) as u128).product();
-        let need = n as u128 * 8 + padded * 4;
-        if let Some(have) = crate::memory::available_bytes().filter(|&have| need > have) {
-            return Err(Error::invalid(format!(
-                "HKL index ranges {min:?}..{max:?} need a structure-factor grid of {}, more than the {} of memory available",
-                crate::memory::human(need),
-                crate::memory::human(have)
-            )));
-        }
+        // checked before anything is allocated
+        crate::memory::refuse_beyond(crate::memory::grid_bytes(&range), |need, have| {
+            format!(
+                "HKL index ranges {min:?}..{max:?} need a structure-factor grid of {need}, more than the {have} of memory available"
+            )
+        })?;
         Ok(HklGrid {
             min,
             max,

@@ -17,11 +17,24 @@ pub fn needed_bytes(plan: &RenderPlan, o: &Options) -> u128 {
     if o.write_pgm {
         per_pixel += 1;
     }
-    let grid = plan.hkl.as_ref().map_or(0, |g| {
-        let padded: u128 = g.range.iter().map(|&r| (r.max(0) + 2) as u128).product();
-        g.data.len() as u128 * 8 + padded * 4
-    });
+    let grid = plan.hkl.as_ref().map_or(0, |g| grid_bytes(&g.range));
     pixels * per_pixel + grid
+}
+
+/// Bytes of a structure-factor grid with `range` indices per axis: the f64 grid (one padding
+/// plane per axis) and the SIMD kernel's f32 copy (padded on both sides).
+pub fn grid_bytes(range: &[i32; 3]) -> u128 {
+    let planes = |pad: i32| -> u128 { range.iter().map(|&r| (r.max(0) + pad) as u128).product() };
+    planes(1) * 8 + planes(2) * 4
+}
+
+/// Err with `message(need, available)` (sizes for people) when `need` bytes exceed the
+/// memory available; Ok when they fit or the available memory is unknown.
+pub fn refuse_beyond(need: u128, message: impl FnOnce(&str, &str) -> String) -> Result<()> {
+    match available_bytes() {
+        Some(have) if need > have => Err(Error::invalid(message(&human(need), &human(have)))),
+        _ => Ok(()),
+    }
 }
 
 /// Memory this run may use: `NANOBRAGG_MEMORY_LIMIT` (bytes) when set, else the operating
@@ -38,17 +51,12 @@ pub fn available_bytes() -> Option<u128> {
 
 /// Refuse a run whose buffers do not fit in the available memory.
 pub fn check(plan: &RenderPlan, o: &Options) -> Result<()> {
-    let need = needed_bytes(plan, o);
-    match available_bytes() {
-        Some(have) if need > have => Err(Error::invalid(format!(
-            "a {}x{} detector needs {} of image buffers, more than the {} of memory available (NANOBRAGG_MEMORY_LIMIT overrides the estimate)",
-            plan.fpixels,
-            plan.spixels,
-            human(need),
-            human(have)
-        ))),
-        _ => Ok(()),
-    }
+    refuse_beyond(needed_bytes(plan, o), |need, have| {
+        format!(
+            "a {}x{} detector needs {need} of image buffers, more than the {have} of memory available (NANOBRAGG_MEMORY_LIMIT overrides the estimate)",
+            plan.fpixels, plan.spixels
+        )
+    })
 }
 
 /// Bytes of the per-step tables a sampling needs: per (source, φ step, mosaic domain) the
@@ -66,15 +74,14 @@ pub fn sampling_bytes(sources: u128, phisteps: u128, domains: u128, layers: u128
 /// Refuse a sampling (counts of sources, φ steps, mosaic domains, sensor layers) whose tables
 /// do not fit in the available memory, before any of them is built.
 pub fn check_sampling(sources: u128, phisteps: u128, domains: u128, layers: u128) -> Result<()> {
-    let need = sampling_bytes(sources, phisteps, domains, layers);
-    match available_bytes() {
-        Some(have) if need > have => Err(Error::invalid(format!(
-            "{sources} sources x {phisteps} phi steps x {domains} mosaic domains and {layers} sensor layers need {} of tables, more than the {} of memory available",
-            human(need),
-            human(have)
-        ))),
-        _ => Ok(()),
-    }
+    refuse_beyond(
+        sampling_bytes(sources, phisteps, domains, layers),
+        |need, have| {
+            format!(
+                "{sources} sources x {phisteps} phi steps x {domains} mosaic domains and {layers} sensor layers need {need} of tables, more than the {have} of memory available"
+            )
+        },
+    )
 }
 
 /// A byte count for people: "384 MB", "1.5 GB".

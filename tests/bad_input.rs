@@ -8,12 +8,11 @@
 
 mod common;
 
-use common::Scratch;
+use common::{Scratch, expect_cli_error, listing};
 use nanobragg::ffi::{nb_last_error, nb_sim, nb_sim_create, nb_status};
 use std::ffi::{CStr, CString, OsStr, c_char};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
 const BASE: &str = "-cell 100 100 100 90 90 90 -N 3 -detpixels 16 -pixel 0.4 -nonoise -nopgm";
@@ -168,33 +167,9 @@ fn prepare(case: &Case) -> Scratch {
     dir
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// The command line: exit 9, one error line with the words, nothing written.
 fn check_cli(what: &str, dir: &Path, args: &[Vec<u8>], words: &[&str]) {
-    let before = listing(dir);
-    let o = Command::new(BIN)
-        .args(args.iter().map(|a| OsStr::from_bytes(a)))
-        .current_dir(dir)
-        .output()
-        .expect("run nanoBragg");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(9), "{what}: {err}");
-    assert!(!err.contains("panicked"), "{what}: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning:")).collect();
-    assert_eq!(lines.len(), 1, "{what}: {err:?}");
-    assert!(lines[0].starts_with("nanoBragg: error: "), "{what}: {err}");
-    for w in words {
-        assert!(lines[0].contains(w), "{what}: {:?} lacks {w:?}", lines[0]);
-    }
-    assert_eq!(listing(dir), before, "{what}: files created or removed");
+    expect_cli_error(BIN, dir, args.iter().map(|a| OsStr::from_bytes(a)), words);
     assert_eq!(
         std::fs::read(dir.join("float.bin")).expect("float.bin"),
         PRECIOUS,
@@ -256,6 +231,13 @@ fn non_utf8_arguments_fail_cleanly_in_the_cli_and_the_c_api() {
     let mut args = args_of(&case, dir.path());
     args.push(b"-hkl".to_vec());
     args.push(b"in\xffput.hkl".to_vec());
-    check_cli("non-UTF-8 path", dir.path(), &args, &["not valid UTF-8"]);
+    // the message names the argument by its position (argv[0] being the program)
+    let position = format!("argument {} (", args.len());
+    check_cli(
+        "non-UTF-8 path",
+        dir.path(),
+        &args,
+        &[&position, "not valid UTF-8"],
+    );
     check_c("non-UTF-8 path", dir.path(), &args, &["not UTF-8"]);
 }

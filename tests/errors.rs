@@ -3,22 +3,12 @@
 
 mod common;
 
-use common::Scratch;
-use std::path::Path;
+use common::{Scratch, expect_cli_error, listing as files};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
 const GOOD: &str =
     "-default_F 100 -cell 100 100 100 90 90 90 -N 3 -detpixels 16 -pixel 0.4 -nonoise -nopgm";
-
-fn files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// Run with `args` in a folder holding `inputs` (name, bytes); expect failure whose stderr
 /// contains every string in `want`.
@@ -27,39 +17,7 @@ fn fails(args: &str, inputs: &[(&str, &[u8])], want: &[&str]) {
     for (n, b) in inputs {
         std::fs::write(dir.join(n), b).expect("write input");
     }
-    let before = files(dir.path());
-    let o = Command::new(BIN)
-        .args(args.split_whitespace())
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(9),
-        "args `{args}`: status {:?}, stderr {err}",
-        o.status.code()
-    );
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning:")).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "args `{args}`: expected one error line, got {err:?}"
-    );
-    assert!(lines[0].starts_with("nanoBragg: error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for w in want {
-        assert!(
-            lines[0].contains(w),
-            "args `{args}`: error {:?} does not mention {w:?}",
-            lines[0]
-        );
-    }
-    assert_eq!(
-        files(dir.path()),
-        before,
-        "args `{args}`: files were created or removed"
-    );
+    expect_cli_error(BIN, dir.path(), args.split_whitespace(), want);
 }
 
 #[test]
@@ -474,24 +432,4 @@ fn an_hkl_file_whose_grid_cannot_fit_is_refused_before_allocating() {
         vec!["far.hkl".to_string()],
         "output written"
     );
-}
-
-#[test]
-fn a_non_utf8_argument_is_an_error_not_a_panic() {
-    use std::os::unix::ffi::OsStrExt;
-    let dir = Scratch::new("utf8");
-    let bad = std::ffi::OsStr::from_bytes(b"in\xffput.hkl");
-    let o = Command::new(BIN)
-        .args(["-cell", "100", "100", "100", "90", "90", "90", "-hkl"])
-        .arg(bad)
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(9), "{err}");
-    assert!(
-        err.contains("argument 9") && err.contains("not valid UTF-8"),
-        "{err}"
-    );
-    assert!(!err.contains("panicked"), "{err}");
 }

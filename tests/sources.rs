@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Scratch, read_f32};
+use common::{Scratch, expect_cli_error, read_f32};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
@@ -121,21 +121,10 @@ fn a_non_numeric_weight_is_an_error_naming_the_line() {
         "-10 0 0 1 1e-10\n-10 0.001 0 heavy 1e-10\n",
     )
     .unwrap();
-    let before = std::fs::read_dir(dir.path()).unwrap().count();
-    let o = Command::new(BIN)
-        .args(format!("-sourcefile s.txt {BASE}").split_whitespace())
-        .current_dir(dir.path())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(9), "{err}");
-    assert!(
-        err.contains("s.txt, line 2") && err.contains("weight 'heavy'"),
-        "{err}"
-    );
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        before,
-        "output written"
+    expect_cli_error(
+        BIN,
+        dir.path(),
+        format!("-sourcefile s.txt {BASE}").split_whitespace(),
+        &["s.txt, line 2", "weight 'heavy'"],
     );
 }

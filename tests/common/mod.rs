@@ -157,3 +157,53 @@ pub fn with_prefix(prefix: &[&str], args: &[String]) -> Vec<String> {
         .chain(args.iter().cloned())
         .collect()
 }
+
+/// The names in a folder, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Run the nanoBragg binary `bin` in `dir` and expect a clean failure: exit status 9, exactly
+/// one line on stderr besides warnings, "nanoBragg: error: " followed by a message holding
+/// every word of `words`, no panic, and no file created or removed in `dir`.
+pub fn expect_cli_error<I, S>(bin: &str, dir: &Path, args: I, words: &[&str])
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(|a| a.as_ref().into()).collect();
+    let what = format!("{args:?}");
+    let before = listing(dir);
+    let o = std::process::Command::new(bin)
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .expect("run nanoBragg");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(9), "{what}: stderr {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning:")).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{what}: expected one error line, got {err:?}"
+    );
+    assert!(lines[0].starts_with("nanoBragg: error: "), "{what}: {err}");
+    for w in words {
+        assert!(
+            lines[0].contains(w),
+            "{what}: error {:?} does not mention {w:?}",
+            lines[0]
+        );
+    }
+    assert_eq!(
+        listing(dir),
+        before,
+        "{what}: files were created or removed"
+    );
+}

@@ -617,13 +617,20 @@ impl Frame {
         }
     }
 
-    /// 1/|P| and Δr = |P| − |p| for positions P = p + ΔP, without cancellation.
+    /// |P|² − |p|² = ΔP·(2p + ΔP) for positions P = p + ΔP, without cancellation.
     #[inline(always)]
-    fn radial(&self, dp: &[F32; 3]) -> Geo {
+    fn r2_change(&self, dp: &[F32; 3]) -> F32 {
         let mut u = F32::ZERO;
         for k in 0..3 {
             u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
         }
+        u
+    }
+
+    /// 1/|P| and Δr = |P| − |p| for positions P = p + ΔP, without cancellation.
+    #[inline(always)]
+    fn radial(&self, dp: &[F32; 3]) -> Geo {
+        let u = self.r2_change(dp);
         let r = (splat(self.r2 as f32) + u).sqrt();
         // one division for both 1/r and 1/(r + r0)
         let sum = r + splat(self.r as f32);
@@ -636,20 +643,16 @@ impl Frame {
 
     /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
     /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
-    /// Returns the sub-pixel and the lanes' distances squared and plain.
     #[inline(always)]
-    fn lanes(&self, dp: &[F32; 3]) -> (Sub, F32, F32) {
-        let mut u = F32::ZERO;
-        for k in 0..3 {
-            u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
-        }
+    fn lanes(&self, dp: &[F32; 3]) -> Sub {
+        let u = self.r2_change(dp);
         let r2 = splat(self.r2 as f32) + u;
         let r = r2.sqrt();
         let inv = F32::ONE / r;
         let dr = u / (r + splat(self.r as f32));
         let dd: [F32; 3] = std::array::from_fn(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
         let d: [F32; 3] = std::array::from_fn(|k| dd[k] + splat(self.d[k] as f32));
-        (Sub { dd, d, dr }, r2, r)
+        Sub { dd, d, dr }
     }
 }
 
@@ -732,7 +735,7 @@ fn render_vec_fast(
                 continue;
             }
         }
-        let (sub, r2, r) = if plan.curved {
+        let sub = if plan.curved {
             let flat: V3 = std::array::from_fn(|k| corner[k] + off[k]);
             let (p0, dp) = curve(plan, &flat, plan.pixel_size);
             let shift: [F32; 3] =
@@ -741,7 +744,6 @@ fn render_vec_fast(
         } else {
             frame.lanes(&t.sub_shifts[i])
         };
-        let _ = (r2, r);
         if i == 0 {
             omega = omega64(plan, DL::splat(frame.r) + DL::from_f32(sub.dr));
         }
