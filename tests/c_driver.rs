@@ -14,53 +14,22 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
 
-/// The folder holding libnanobragg.{a,so}: the profile folder of the test binaries. `cargo test`
-/// builds the library only as an rlib, so the static and shared libraries are built here with
-/// the same profile, target folder, flags and features (nothing else is recompiled).
+/// The folder holding libnanobragg.{a,so}: `cargo test` compiles the library once, with every
+/// crate type of `[lib]` (rlib, staticlib, cdylib), into the `deps` folder of the test binaries,
+/// so the C programs link the very build these tests run against (no nested cargo build).
 fn lib_dir() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = Path::new(BIN).parent().expect("target dir").to_path_buf();
-            let mut features = Vec::new();
-            if cfg!(feature = "c-ref") {
-                features.push("c-ref");
-            }
-            if cfg!(feature = "header") {
-                features.push("header");
-            }
-            if cfg!(feature = "f32x16") {
-                features.push("f32x16");
-            }
-            let target = dir.parent().expect("target root");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut args = vec!["build", "--lib"];
-            if dir.file_name().is_some_and(|n| n == "release") {
-                args.push("--release");
-            }
-            let features = features.join(",");
-            args.extend(["--features", &features]);
-            let o = Command::new(cargo)
-                .current_dir(manifest())
-                .args(&args)
-                .env("CARGO_TARGET_DIR", target)
-                .output()
-                .expect("run cargo");
-            assert!(
-                o.status.success(),
-                "building the C libraries failed:\n{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            for lib in ["libnanobragg.a", "libnanobragg.so"] {
-                assert!(
-                    dir.join(lib).exists(),
-                    "{} not built",
-                    dir.join(lib).display()
-                );
-            }
-            dir
-        })
-        .clone()
+    let deps = Path::new(BIN)
+        .parent()
+        .expect("profile folder")
+        .join("deps");
+    for lib in ["libnanobragg.a", "libnanobragg.so"] {
+        assert!(
+            deps.join(lib).exists(),
+            "{} missing: cargo test builds it beside the test binaries",
+            deps.join(lib).display()
+        );
+    }
+    deps
 }
 
 fn manifest() -> &'static Path {
