@@ -1,13 +1,29 @@
-//! Build script. Does nothing for a plain build. With feature `header` it regenerates the C
-//! header with cbindgen (into OUT_DIR, and into include/ when NANOBRAGG_WRITE_HEADER=1); with
-//! feature `c-ref` it compiles the C reference kernel in c_ref/ and generates its bindings.
+//! Build script. A plain build only warns when the target lacks AVX2/FMA. With feature
+//! `header` it regenerates the C header with cbindgen (into OUT_DIR, and into include/ when
+//! NANOBRAGG_WRITE_HEADER=1); with feature `c-ref` it compiles the C reference kernel in c_ref/
+//! and generates its bindings.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    simd_warning();
     #[cfg(feature = "header")]
     header();
     #[cfg(feature = "c-ref")]
     c_ref();
+}
+
+/// A build for an x86-64 target without AVX2 and FMA (the default when nanobragg is a
+/// dependency and the dependant sets no `-C target-cpu`) gets the slower baseline SIMD kernel,
+/// whose single-precision results differ in the last bits: say so instead of staying silent.
+fn simd_warning() {
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let has = |f: &str| features.split(',').any(|x| x == f);
+    if arch == "x86_64" && !(has("avx2") && has("fma")) {
+        println!(
+            "cargo:warning=nanobragg is built for x86-64 without AVX2/FMA: its single-precision kernel runs on SSE2, slower and with last-bit differences; for AVX2 + FMA set RUSTFLAGS=\"-C target-cpu=x86-64-v3\" (README: \"Using nanobragg as a dependency\")"
+        );
+    }
 }
 
 #[cfg(feature = "header")]

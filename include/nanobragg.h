@@ -16,6 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// Characters of a quoted token kept by [`clip`].
+#define CLIP 80
+
 // Version of this ABI; bumped on any incompatible change.
 #define NANOBRAGG_ABI_VERSION 1
 
@@ -176,6 +179,11 @@ const char *nb_last_error(void);
 
 // Library version string, e.g. "0.1.0" (static storage).
 const char *nb_version(void);
+
+// The single-precision kernel of this build, e.g. "f32x8 on AVX2 + FMA (x86-64-v3 build)"
+// (static storage). A baseline x86-64 build says so here: its kernel is slower and its
+// single-precision results differ in the last bits.
+const char *nb_simd_info(void);
 
 // The ABI version the library implements ([`NANOBRAGG_ABI_VERSION`]).
 uint32_t nb_abi_version(void);

@@ -66,6 +66,20 @@ pub fn pad_right(s: &str, width: usize) -> String {
     format!("{:<width$}", s, width = width)
 }
 
+/// A token quoted in a message, cut to at most [`CLIP`] characters ("abc… (1234 characters)"),
+/// so a bad input line or argument never turns into a huge message.
+pub fn clip(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= CLIP {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(CLIP).collect();
+    format!("{head}… ({n} characters)")
+}
+
+/// Characters of a quoted token kept by [`clip`].
+pub const CLIP: usize = 80;
+
 fn non_finite(x: f64) -> Option<String> {
     if x.is_nan() {
         Some(if x.is_sign_negative() { "-nan" } else { "nan" }.to_string())

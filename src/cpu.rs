@@ -122,3 +122,40 @@ pub fn check() -> Result<(), Error> {
         Err(Error::Cpu(UNSUPPORTED.to_string()))
     }
 }
+
+/// The single-precision kernel this build uses: its vector width and the instruction set
+/// `wide` compiled it for (see `-version` and `nb_simd_info`). A crate that depends on
+/// nanobragg gets the instruction set of *its* build flags, x86-64 baseline (SSE2) unless it
+/// sets `-C target-cpu`; the SSE2 kernel is slower and its single-precision results differ in
+/// the last bits from the AVX2 kernel's (the exact kernel is the same in every build).
+pub const SIMD: &str = simd_description!();
+
+/// [`SIMD`], NUL-terminated for C.
+pub const SIMD_C: &str = concat!(simd_description!(), "\0");
+
+#[cfg(all(feature = "f32x16", target_feature = "avx512f"))]
+macro_rules! simd_description {
+    () => {
+        "f32x16 on AVX-512F (x86-64-v4 build)"
+    };
+}
+#[cfg(all(
+    not(all(feature = "f32x16", target_feature = "avx512f")),
+    target_feature = "avx2",
+    target_feature = "fma"
+))]
+macro_rules! simd_description {
+    () => {
+        "f32x8 on AVX2 + FMA (x86-64-v3 build)"
+    };
+}
+#[cfg(not(any(
+    all(feature = "f32x16", target_feature = "avx512f"),
+    all(target_feature = "avx2", target_feature = "fma")
+)))]
+macro_rules! simd_description {
+    () => {
+        "f32x8 on SSE2 (x86-64 baseline build: slower; build with RUSTFLAGS=\"-C target-cpu=x86-64-v3\" for AVX2 + FMA)"
+    };
+}
+use simd_description;

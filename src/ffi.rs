@@ -245,6 +245,14 @@ pub extern "C" fn nb_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
+/// The single-precision kernel of this build, e.g. "f32x8 on AVX2 + FMA (x86-64-v3 build)"
+/// (static storage). A baseline x86-64 build says so here: its kernel is slower and its
+/// single-precision results differ in the last bits.
+#[unsafe(no_mangle)]
+pub extern "C" fn nb_simd_info() -> *const c_char {
+    crate::cpu::SIMD_C.as_ptr() as *const c_char
+}
+
 /// The ABI version the library implements ([`NANOBRAGG_ABI_VERSION`]).
 #[unsafe(no_mangle)]
 pub extern "C" fn nb_abi_version() -> u32 {

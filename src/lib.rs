@@ -61,10 +61,21 @@ pub mod c_ref {
     include!(concat!(env!("OUT_DIR"), "/c_ref_bindings.rs"));
 }
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::{Error, Result};
 pub use options::Precision;
 pub use plan::RenderPlan;
 pub use setup::Experiment;
+
+/// The single-precision kernel of this build (vector width and instruction set), e.g.
+/// "f32x8 on AVX2 + FMA (x86-64-v3 build)"; see [`cpu::SIMD`].
+pub fn simd_info() -> &'static str {
+    cpu::SIMD
+}
 
 use cfmt::{fmt_f, fmt_g, fmt_g_prec, pad_left, pad_right};
 use kernel::{Observer, Rendered};
@@ -256,13 +267,13 @@ impl Simulation {
                 .unwrap_or_else(|_| Err(Error::output(&o.intfile, "writer thread failed")));
             (float, int, pgm, noise)
         });
-        if let setup::FSource::Text(g) = &self.exp.f_source {
-            if let Err(e) = io::write_atomic(&o.dumpfile, &g.to_fdump()) {
-                say(&format!(
-                    "WARNING: unable to open dump file: {} ({e})",
-                    o.dumpfile
-                ));
-            }
+        if let setup::FSource::Text(g) = &self.exp.f_source
+            && let Err(e) = io::write_atomic(&o.dumpfile, &g.to_fdump())
+        {
+            say(&format!(
+                "WARNING: unable to open dump file: {} ({e})",
+                o.dumpfile
+            ));
         }
         let st = &p.stats;
         say("");

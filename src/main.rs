@@ -99,7 +99,6 @@ impl<W: Write> Observer for Console<'_, W> {
 #[cold]
 #[inline(never)]
 fn refuse_cpu() -> ! {
-    use std::io::Write;
     let mut e = std::io::stderr();
     let _ = e.write_all(b"nanoBragg: error: ");
     let _ = e.write_all(nanobragg::cpu::UNSUPPORTED.as_bytes());
@@ -118,10 +117,10 @@ fn main() -> ExitCode {
         match a.into_string() {
             Ok(s) => args.push(s),
             Err(raw) => {
-                eprintln!(
+                to_stderr(&format!(
                     "nanoBragg: error: argument {i} ({}) is not valid UTF-8",
-                    raw.to_string_lossy()
-                );
+                    nanobragg::cfmt::clip(&raw.to_string_lossy())
+                ));
                 return ExitCode::from(EXIT_ERROR);
             }
         }
@@ -130,20 +129,42 @@ fn main() -> ExitCode {
         .iter()
         .any(|a| a == "-h" || a == "-help" || a == "--help")
     {
-        print!("{}", nanobragg::cli::usage());
+        let _ = std::io::stdout().write_all(nanobragg::cli::usage().as_bytes());
         return ExitCode::SUCCESS;
     }
     if args.iter().any(|a| a == "-version" || a == "--version") {
-        println!("nanoBragg (nanobragg) {}", env!("CARGO_PKG_VERSION"));
+        let _ = write!(
+            std::io::stdout(),
+            "nanoBragg (nanobragg) {}\nsingle-precision kernel: {}\n",
+            env!("CARGO_PKG_VERSION"),
+            nanobragg::cpu::SIMD
+        );
         return ExitCode::SUCCESS;
+    }
+    if args.is_empty() {
+        to_stderr(
+            "nanoBragg: error: no arguments: a run needs a crystal (-cell or -mat) and structure factors (-hkl or -default_F); nanoBragg -help lists every option",
+        );
+        return ExitCode::from(EXIT_ERROR);
     }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("nanoBragg: error: {e}");
+            let hint = if matches!(e, nanobragg::Error::Usage(_)) {
+                " (nanoBragg -help lists every option)"
+            } else {
+                ""
+            };
+            to_stderr(&format!("nanoBragg: error: {e}{hint}"));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Write one line to stderr. A stderr that cannot be written (closed, `2>/dev/full`) must
+/// never stop a run or panic, so failures are ignored.
+fn to_stderr(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 fn run(args: &[String]) -> nanobragg::Result<()> {
@@ -154,13 +175,16 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
     let timing = std::env::var_os("NANOBRAGG_TIMING").is_some();
     let lap = |what: &str| {
         if timing {
-            eprintln!("timing: {what} {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
+            to_stderr(&format!(
+                "timing: {what} {:.1} ms",
+                t0.elapsed().as_secs_f64() * 1e3
+            ));
         }
     };
     let sim = Simulation::from_args(args)?;
     lap("setup");
     for w in sim.warnings() {
-        eprintln!("nanoBragg: warning: {w}");
+        to_stderr(&format!("nanoBragg: warning: {w}"));
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -294,10 +294,10 @@ impl RenderPlan {
         if self.umats.is_empty() {
             return bad("there are no mosaic domains");
         }
-        if let Some(m) = &self.mask {
-            if m.len() != self.fpixels * self.spixels {
-                return bad("the mask size does not match the detector");
-            }
+        if let Some(m) = &self.mask
+            && m.len() != self.fpixels * self.spixels
+        {
+            return bad("the mask size does not match the detector");
         }
         if let Some(g) = &self.hkl {
             let n: usize = g.range.iter().map(|r| (*r + 1).max(0) as usize).product();

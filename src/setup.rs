@@ -284,17 +284,17 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
     if det.odet_regenerated {
         out.push("WARNING: auto-generating odet_vector".to_string());
     }
-    if let Some(m) = &mask_file {
-        if m.width != det.fpixels || m.height != det.spixels {
-            return Err(Error::input(
-                pre.mask.as_deref().unwrap_or(""),
-                None,
-                format!(
-                    "mask is {}x{} pixels but the detector is {}x{}",
-                    m.width, m.height, det.fpixels, det.spixels
-                ),
-            ));
-        }
+    if let Some(m) = &mask_file
+        && (m.width != det.fpixels || m.height != det.spixels)
+    {
+        return Err(Error::input(
+            pre.mask.as_deref().unwrap_or(""),
+            None,
+            format!(
+                "mask is {}x{} pixels but the detector is {}x{}",
+                m.width, m.height, det.fpixels, det.spixels
+            ),
+        ));
     }
 
     out.push(BANNER.to_string());

@@ -78,10 +78,10 @@ pub fn compute(plan: &RenderPlan, image: &[f32]) -> Stats {
             .as_ref()
             .map(|m| &m[s * plan.fpixels..(s + 1) * plan.fpixels]);
         for f in fr.clone() {
-            if let Some(m) = mask {
-                if m[f] == 0 {
-                    continue;
-                }
+            if let Some(m) = mask
+                && m[f] == 0
+            {
+                continue;
             }
             let v = row[f];
             if v as f64 > max_i {

@@ -69,25 +69,25 @@ impl Thresholds {
     /// The bars that fail (empty when all hold).
     fn failures(&self, m: &Metrics) -> Vec<String> {
         let mut f = Vec::new();
-        if let Some(c) = self.corr_min {
-            if m.correlation.is_nan() || m.correlation < c {
-                f.push(format!("correlation {:.9} < {c}", m.correlation));
-            }
+        if let Some(c) = self.corr_min
+            && (m.correlation.is_nan() || m.correlation < c)
+        {
+            f.push(format!("correlation {:.9} < {c}", m.correlation));
         }
-        if let Some(lo) = self.sum_ratio_min {
-            if m.sum_ratio.is_nan() || m.sum_ratio < lo {
-                f.push(format!("sum_ratio {:.9} < {lo}", m.sum_ratio));
-            }
+        if let Some(lo) = self.sum_ratio_min
+            && (m.sum_ratio.is_nan() || m.sum_ratio < lo)
+        {
+            f.push(format!("sum_ratio {:.9} < {lo}", m.sum_ratio));
         }
-        if let Some(hi) = self.sum_ratio_max {
-            if m.sum_ratio.is_nan() || m.sum_ratio > hi {
-                f.push(format!("sum_ratio {:.9} > {hi}", m.sum_ratio));
-            }
+        if let Some(hi) = self.sum_ratio_max
+            && (m.sum_ratio.is_nan() || m.sum_ratio > hi)
+        {
+            f.push(format!("sum_ratio {:.9} > {hi}", m.sum_ratio));
         }
-        if let Some(a) = self.max_abs_max {
-            if m.max_abs_diff.is_nan() || m.max_abs_diff > a {
-                f.push(format!("max_abs_diff {:.6e} > {a}", m.max_abs_diff));
-            }
+        if let Some(a) = self.max_abs_max
+            && (m.max_abs_diff.is_nan() || m.max_abs_diff > a)
+        {
+            f.push(format!("max_abs_diff {:.6e} > {a}", m.max_abs_diff));
         }
         if m.non_finite > 0 {
             f.push(format!(

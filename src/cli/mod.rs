@@ -204,10 +204,11 @@ pub fn parse_into(
                 break;
             }
         }
-        if !primary_fired && !claimed[i] {
-            if let Some(e) = primary_missing {
-                return Err(missing_value(arg, e));
-            }
+        if !primary_fired
+            && !claimed[i]
+            && let Some(e) = primary_missing
+        {
+            return Err(missing_value(arg, e));
         }
     }
     Ok(action)
@@ -890,7 +891,8 @@ fn topic(k: Key) -> usize {
     }
 }
 
-/// The default an option's value takes when it is not given (as the user would write it).
+/// The default an option's value takes when it is not given (as the user would write it);
+/// "" for a switch that is on by default.
 fn default_of(k: Key) -> Option<&'static str> {
     use Key::*;
     Some(match k {
@@ -927,18 +929,42 @@ fn default_of(k: Key) -> Option<&'static str> {
         MosaicSeed => "-12345678",
         Water => "0",
         Precision => "single",
+        Scale | Pgmscale => "automatic",
+        // switches that are on unless another option is given
+        Mosflm | RoundDiv | Progress | SquareXtal => "",
         _ => return None,
     })
 }
 
-/// The `-help` text: every option grouped by topic, with units and defaults.
+/// The entry an option spelling fires as the option it names: among the tests it matches, the
+/// first listed in `-help` with the longest matching key (as [`parse_into`] decides).
+fn named_entry(spelling: &str) -> Option<&'static Entry> {
+    let best = TABLE
+        .iter()
+        .filter(|e| e.conds.iter().any(|c| c.matches(spelling)))
+        .map(|e| longest_key(e, spelling))
+        .max()?;
+    TABLE
+        .iter()
+        .find(|e| !e.help.is_empty() && longest_key(e, spelling) == best)
+}
+
+/// Width of the option-name column of `-help`.
+const NAME_COLUMN: usize = 30;
+
+/// The `-help` text: every option grouped by topic, with units and defaults. Each option is
+/// shown by its full spellings; keys that nanoBragg.c accepts as part of longer words (it
+/// matches by substring) are listed as abbreviations.
 pub fn usage() -> String {
     let mut s = String::from(
         "usage: nanoBragg [options]\n\
          Renders the X-ray diffraction image of a nanocrystal. A crystal needs -cell or -mat,\n\
          and structure factors from -hkl, a previous run's Fdump.bin, or -default_F.\n\
          Lengths in mm unless noted, angles in degrees, wavelength in Angstrom.\n\
-         Environment: RAYON_NUM_THREADS (threads), NANOBRAGG_MEMORY_LIMIT (bytes).\n",
+         As in nanoBragg.c, an argument that contains an option's key selects it, so\n\
+         abbreviations such as -sample_heigh work.\n\
+         Environment: RAYON_NUM_THREADS (threads), NANOBRAGG_MEMORY_LIMIT (bytes, or with a\n\
+         K/M/G/T suffix: the memory a run may use).\n",
     );
     for (t, title) in TOPICS.iter().enumerate() {
         s.push_str(&format!("\n{title}:\n"));
@@ -947,17 +973,35 @@ pub fn usage() -> String {
             if e.help.is_empty() || topic(e.key) != t || !seen.insert(e.key) {
                 continue;
             }
-            let names: Vec<&str> = e
+            let mut names: Vec<&str> = SPELLINGS
+                .iter()
+                .copied()
+                .filter(|sp| named_entry(sp).is_some_and(|n| std::ptr::eq(n, e)))
+                .collect();
+            if names.is_empty() {
+                names = e.conds.iter().map(|c| c.key()).collect();
+            }
+            let abbreviations: Vec<&str> = e
                 .conds
                 .iter()
                 .map(|c| c.key())
-                .filter(|k| k.len() > 2 || *k == "-N" || *k == "-Q")
+                .filter(|k| !SPELLINGS.contains(k) && !names.contains(k))
                 .collect();
+            let mut text = e.help.to_string();
+            match default_of(e.key) {
+                Some("") => text.push_str(" [default]"),
+                Some(d) => text.push_str(&format!(" [default: {d}]")),
+                None => {}
+            }
+            if !abbreviations.is_empty() {
+                text.push_str(&format!(" (also accepted: {})", abbreviations.join(", ")));
+            }
             let name = names.join(" ");
-            let default = default_of(e.key)
-                .map(|d| format!(" [default: {d}]"))
-                .unwrap_or_default();
-            s.push_str(&format!("  {:<28} {}{}\n", name, e.help, default));
+            if name.len() < NAME_COLUMN {
+                s.push_str(&format!("  {name:<NAME_COLUMN$} {text}\n"));
+            } else {
+                s.push_str(&format!("  {name}\n  {:<NAME_COLUMN$} {text}\n", ""));
+            }
         }
     }
     s
@@ -1113,6 +1157,44 @@ mod tests {
         assert_eq!(suggest("-dispstep"), Some("-dispsteps"));
         assert!(suggest("-hdiv").unwrap().starts_with("-hdiv"));
         assert_eq!(suggest("-lamda"), Some("-lambda"));
+    }
+
+    #[test]
+    fn help_lists_full_names_aligned_with_one_default_format() {
+        let text = usage();
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("  ")).collect();
+        assert!(rows.len() > 100, "{} option rows", rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            // a description starts at the same column on every row (long names get their own)
+            let desc = &row[2 + NAME_COLUMN..];
+            if row[2..].trim_start().starts_with('-') && row.len() > 2 + NAME_COLUMN {
+                if row.as_bytes()[2 + NAME_COLUMN] == b' ' {
+                    assert!(!desc.starts_with("  "), "misaligned: {row:?}");
+                } else {
+                    let next = rows.get(i + 1).expect("description row");
+                    assert!(next[..2 + NAME_COLUMN].trim().is_empty(), "{next:?}");
+                }
+            }
+            assert!(!row.contains("(default"), "old default format: {row:?}");
+            assert!(row.matches("[default").count() <= 1, "{row:?}");
+        }
+        // truncated keys are accepted abbreviations, never an option's name
+        let names: Vec<&str> = rows
+            .iter()
+            .map(|r| r[2..2 + NAME_COLUMN.min(r.len() - 2)].trim())
+            .collect();
+        for key in ["-sample_heigh", "-heigh", "-mosaic_dom", "-mosaic_spr"] {
+            assert!(
+                !names.iter().any(|n| n.split(' ').any(|w| w == key)),
+                "{key} listed as a name"
+            );
+            assert!(
+                text.contains(&format!("also accepted: {key}"))
+                    || text.contains(&format!(", {key}")),
+                "{key}"
+            );
+        }
+        assert!(text.contains("-sample_height -sample_z"), "{text}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! order, mostly by *substring*, so one argument can fire several options (`-misset_seed`
 //! also fires `-misset`; `-twotheta_axis` also fires `-twotheta`). This table encodes each
 //! test's matching rule, how many following arguments it requires, and whether it ends the
-//! processing of the argument. [`super::parse`] walks it exactly as the reference does.
+//! processing of the argument. [`super::parse_into`] walks it exactly as the reference does.
 
 /// How a table key is matched against an argument.
 #[derive(Clone, Copy, Debug)]
@@ -347,7 +347,7 @@ pub static TABLE: &[Entry] = &[
         [Contains("-mosflm")],
         0,
         false,
-        "MOSFLM axis and beam-centre convention (default)"
+        "MOSFLM axis and beam-centre convention"
     ),
     e!(Xds, [Contains("-xds")], 0, false, "XDS convention"),
     e!(Adxv, [Contains("-adxv")], 0, false, "ADXV convention"),
@@ -708,7 +708,7 @@ pub static TABLE: &[Entry] = &[
         [Contains("-round_div")],
         0,
         false,
-        "trim the divergence grid to an ellipse (default)"
+        "trim the divergence grid to an ellipse"
     ),
     e!(
         SquareDiv,
@@ -717,13 +717,7 @@ pub static TABLE: &[Entry] = &[
         false,
         "full divergence grid"
     ),
-    e!(
-        Adc,
-        [Contains("-adc")],
-        1,
-        false,
-        "SMV pixel offset (default 40)"
-    ),
+    e!(Adc, [Contains("-adc")], 1, false, "SMV pixel offset"),
     e!(
         Phi,
         [ContainsLen("-phi", 4)],
@@ -823,20 +817,8 @@ pub static TABLE: &[Entry] = &[
     ),
     e!(Nonoise, [Contains("-nonoise")], 0, false, "no noise image"),
     e!(Nopgm, [Contains("-nopgm")], 0, false, "no PGM image"),
-    e!(
-        Scale,
-        [Contains("-scale")],
-        1,
-        false,
-        "SMV scale (default: automatic)"
-    ),
-    e!(
-        Pgmscale,
-        [Contains("-pgmscale")],
-        1,
-        false,
-        "PGM scale (default: automatic)"
-    ),
+    e!(Scale, [Contains("-scale")], 1, false, "SMV scale"),
+    e!(Pgmscale, [Contains("-pgmscale")], 1, false, "PGM scale"),
     e!(Coherent, [Contains("-coherent")], 0, false, "(no effect)"),
     e!(
         Printout,
@@ -857,7 +839,7 @@ pub static TABLE: &[Entry] = &[
         [Contains("-progress")],
         0,
         false,
-        "progress meter (default)"
+        "progress meter"
     ),
     e!(
         Interpolate,
@@ -885,7 +867,7 @@ pub static TABLE: &[Entry] = &[
         [Contains("-square_xtal")],
         0,
         false,
-        "parallelepiped crystal (default)"
+        "parallelepiped crystal"
     ),
     e!(
         GaussXtal,

@@ -21,7 +21,7 @@ pub fn encode(image: &[f32]) -> Vec<u8> {
 
 /// Decode little-endian float32 bytes (length must be a multiple of 4).
 pub fn decode(bytes: &[u8]) -> Option<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     Some(

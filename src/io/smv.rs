@@ -187,7 +187,7 @@ pub fn parse(path: &str, bytes: &[u8]) -> Result<SmvFile> {
         _ => return Err(bad("missing or invalid SIZE1/SIZE2 in the header".into())),
     };
     let n = w as usize * h as usize;
-    if header_size % 2 != 0 {
+    if !header_size.is_multiple_of(2) {
         return Err(bad(format!("HEADER_BYTES={header_size} is odd")));
     }
     let need = header_size + 2 * n;

@@ -519,8 +519,8 @@ impl RowKernel for Simd {
                     render_vec(plan, tables, s, f0, todo, lanes)
                 };
                 let (value, vomega) = (r.value.to_array(), r.omega.to_array());
-                if first.is_none() {
-                    if let Some((l, hkl, hkl0)) = r.trigger {
+                if first.is_none()
+                    && let Some((l, hkl, hkl0)) = r.trigger {
                         first = Some(InterpTrigger {
                             fpixel: f0 + l,
                             spixel: s,
@@ -528,7 +528,6 @@ impl RowKernel for Simd {
                             hkl0,
                         });
                     }
-                }
                 if r.exit == lanes {
                     // no lane changed the state: all of them are final
                     for l in 0..LANES {

@@ -22,7 +22,7 @@
 //! state, so the result equals serial order (see the driver in `kernel/mod.rs`).
 //!
 //! One source, `lanes.rs`, is compiled once per lane width (as ultraviolet generates its
-//! scalar and wide types): [`x8`] always, [`x16`] when the build targets AVX-512
+//! scalar and wide types): [`x8`] always, `x16` when the build targets AVX-512
 //! (`-C target-cpu=x86-64-v4`). [`Simd`] is the width the build uses by default: x8, or x16
 //! with the `f32x16` cargo feature.
 
