@@ -1,6 +1,7 @@
 //! Build script. Does nothing for a plain build. With feature `header` it regenerates the C
-//! header with cbindgen (into OUT_DIR, and into include/ when NANOBRAGG_WRITE_HEADER=1); with
-//! feature `c-ref` it compiles the C reference kernel in c_ref/ and generates its bindings.
+//! header with cbindgen (into OUT_DIR, and into include/ when NANOBRAGG_WRITE_HEADER=1), made
+//! C89/C++98-clean (see `c89`); with feature `c-ref` it compiles the C reference kernel in
+//! c_ref/ and generates its bindings.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
