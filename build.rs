@@ -1,7 +1,7 @@
 //! Build script. A plain build only warns when the target lacks AVX2/FMA. With feature
 //! `header` it regenerates the C header with cbindgen (into OUT_DIR, and into include/ when
-//! NANOBRAGG_WRITE_HEADER=1); with feature `c-ref` it compiles the C reference kernel in c_ref/
-//! and generates its bindings.
+//! NANOBRAGG_WRITE_HEADER=1), made C89/C++98-clean (see `c89`); with feature `c-ref` it
+//! compiles the C reference kernel in c_ref/ and generates its bindings.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -40,10 +40,45 @@ fn header() {
         .with_config(config)
         .generate()
         .expect("cbindgen failed");
-    bindings.write_to_file(out.join("nanobragg.h"));
+    let mut text = Vec::new();
+    bindings.write(&mut text);
+    let text = c89(&String::from_utf8(text).expect("UTF-8 header"));
+    std::fs::write(out.join("nanobragg.h"), &text).expect("write header");
     if std::env::var("NANOBRAGG_WRITE_HEADER").as_deref() == Ok("1") {
-        bindings.write_to_file(dir.join("include/nanobragg.h"));
+        std::fs::write(dir.join("include/nanobragg.h"), &text).expect("write include/nanobragg.h");
     }
+}
+
+/// What cbindgen cannot be told: C89 and C++98 (-pedantic) have no `//` comments and no comma
+/// after the last enumerator. Its `// __cplusplus` and `// extern "C"` remarks become block
+/// comments; a comma ending the line before an enum's closing `} name;` is dropped.
+#[cfg(feature = "header")]
+fn c89(text: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| match l.split_once("//") {
+            Some((code, remark)) if l.trim_start().starts_with('#') || l.starts_with('}') => {
+                format!("{code}/* {} */", remark.trim())
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let closes_enum = lines
+            .get(i + 1)
+            .is_some_and(|n| n.starts_with("} ") && n.ends_with(';'));
+        match l.strip_suffix(',') {
+            Some(head) if closes_enum => out.push_str(head),
+            _ => out.push_str(l),
+        }
+        out.push('\n');
+    }
+    assert!(
+        !out.lines().any(|l| l.trim_start().starts_with("//")),
+        "a // comment is left in the header"
+    );
+    out
 }
 
 #[cfg(feature = "c-ref")]

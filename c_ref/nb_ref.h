@@ -2,7 +2,8 @@
  *
  * nb_ref_render() renders the same image as nb_render_kernel(params, NB_PRECISION_DOUBLE, ...):
  * rendered pixels (inside the inclusive ROI and not masked) are assigned, all others are left
- * untouched. Returns 0 on success, -1 for a NULL pointer, -2 for a length mismatch
+ * untouched. It reads the contiguous `fhkl` only (not `fhkl_rows`) and none of the ABI-2
+ * callbacks or statistics. Returns 0 on success, -1 for a NULL pointer, -2 for a length mismatch
  * (image_len, mask_len, fhkl_len) and -3 for invalid parameters. */
 #ifndef NB_REF_H
 #define NB_REF_H

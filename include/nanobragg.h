@@ -3,26 +3,34 @@
  * Two levels: a simulation made from a nanoBragg argument vector (nb_sim_*), and
  * nb_render_kernel(), which renders the pixel loop from the state a nanoBragg-style program holds
  * after its setup. Every function returns an nb_status (NB_OK = 0); nb_last_error() gives the
- * message of the last failure on the calling thread. */
+ * message of the last failure on the calling thread. The header compiles as C89/C90, C99 and
+ * C++98 or later. */
 
 #ifndef NANOBRAGG_H
 #define NANOBRAGG_H
 
 
 
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 
-// Characters of a quoted token kept by [`clip`].
-#define CLIP 80
+/**
+ * Version of this ABI; bumped when a structure or a function changes. ABI 2 appended fields
+ * to `nb_kernel_params` (F rows, callbacks, `-printout`, statistics) and added
+ * `nb_render_stats`; callers built against ABI 1 keep working: their smaller
+ * `nb_kernel_params` is recognised by its `struct_size` and means what it meant.
+ */
+#define NANOBRAGG_ABI_VERSION 2
 
-// Version of this ABI; bumped on any incompatible change.
-#define NANOBRAGG_ABI_VERSION 1
+/**
+ * `sizeof(nb_kernel_params)` in ABI 1 (the fields up to `fix_quirks`), accepted as
+ * `struct_size` by `nb_render_kernel`.
+ */
+#define NB_KERNEL_PARAMS_V1_SIZE 696
 
-// Crystal shapes, numbered like nanoBragg.c's `shapetype`.
+/**
+ * Crystal shapes, numbered like nanoBragg.c's `shapetype`.
+ */
 #define NB_SHAPE_SQUARE 0
 
 #define NB_SHAPE_ROUND 1
@@ -31,77 +39,191 @@
 
 #define NB_SHAPE_TOPHAT 3
 
-// Status codes returned by every function.
+/**
+ * Status codes returned by every function.
+ */
 typedef enum {
   NB_OK = 0,
-  // A required pointer was NULL.
+  /**
+   * A required pointer was NULL.
+   */
   NB_ERR_NULL = 1,
-  // A buffer length does not match what is needed.
+  /**
+   * A buffer length does not match what is needed.
+   */
   NB_ERR_LENGTH = 2,
-  // Parameters that describe no possible experiment.
+  /**
+   * Parameters that describe no possible experiment.
+   */
   NB_ERR_INVALID = 3,
-  // Bad command line (unknown option, missing or non-numeric value).
+  /**
+   * Bad command line (unknown option, missing or non-numeric value).
+   */
   NB_ERR_USAGE = 4,
-  // An input file could not be read or is malformed.
+  /**
+   * An input file could not be read or is malformed.
+   */
   NB_ERR_INPUT = 5,
-  // An output file could not be written.
+  /**
+   * An output file could not be written.
+   */
   NB_ERR_OUTPUT = 6,
-  // The CPU lacks the instruction set this build needs.
+  /**
+   * The CPU lacks the instruction set this build needs.
+   */
   NB_ERR_CPU = 7,
-  // An internal error (a caught panic).
+  /**
+   * An internal error (a caught panic).
+   */
   NB_ERR_PANIC = 8,
-  // The call is not valid in the handle's state (e.g. writing before rendering).
+  /**
+   * The call is not valid in the handle's state (e.g. writing before rendering).
+   */
   NB_ERR_STATE = 9,
+  /**
+   * The progress callback asked to stop; the image and the statistics are untouched.
+   */
+  NB_ERR_CANCELLED = 10
 } nb_status;
 
-// Kernel precision for [`nb_sim_render`] and [`nb_render_kernel`].
+/**
+ * Kernel precision for [`nb_sim_render`] and [`nb_render_kernel`].
+ */
 typedef enum {
-  // Whatever `-precision` selected (high level); double for the kernel level.
+  /**
+   * High level: whatever `-precision` selected. Kernel level (`nb_render_kernel`): double.
+   */
   NB_PRECISION_DEFAULT = 0,
-  // Exact f64 kernel, bit-identical to nanoBragg.c.
+  /**
+   * Exact f64 kernel, bit-identical to nanoBragg.c.
+   */
   NB_PRECISION_DOUBLE = 1,
-  // SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature).
-  NB_PRECISION_SINGLE = 2,
+  /**
+   * SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature). Silently renders with
+   * the exact kernel instead (`exact_kernel` = 1 in `nb_render_stats`) when any of
+   * `oversample_thick`/`_polar`/`_omega` is set, for `NB_SHAPE_TOPHAT` and for fractional
+   * `na`/`nb`/`nc`, where single precision would change the image.
+   */
+  NB_PRECISION_SINGLE = 2
 } nb_precision;
 
-// An opaque simulation handle.
+/**
+ * An opaque simulation handle.
+ */
 typedef struct nb_sim nb_sim;
 
-// Callback receiving each line nanoBragg prints (without the newline).
+/**
+ * Callback receiving each line nanoBragg prints (without the newline).
+ */
 typedef void (*nb_line_callback)(const char *line, void *user);
 
-// The state a nanoBragg-style program holds when it enters its pixel loop. Units are the
-// program's: metres, radians, metres for wavelengths, Å⁻¹ for reciprocal vectors. Vectors are
-// (x, y, z) — pass `&v[1]` for nanoBragg's 4-element arrays. Flags are 0/1.
+/**
+ * Receives text exactly as nanoBragg's `printf` wrote it, newlines included.
+ */
+typedef void (*nb_print_callback)(const char *text, void *user);
+
+/**
+ * Progress of a render: `done` of `total` rendered pixels. Return 0 to go on, non-zero to
+ * stop. Called on the thread that called `nb_render_kernel`, repeatedly while it renders (as
+ * rows complete, and every 50 ms or so while waiting for them), with `done` never decreasing
+ * and last with `done` = `total` (unless stopped).
+ */
+typedef int (*nb_progress_callback)(size_t done, size_t total, void *user);
+
+/**
+ * What nanoBragg's pixel loop accumulates, as the loop leaves it (filled by
+ * `nb_render_kernel` when `nb_kernel_params.stats` points here). The names are nanoBragg's.
+ */
 typedef struct {
-  // `sizeof(nb_kernel_params)` as compiled by the caller.
+  /**
+   * `sizeof(nb_render_stats)`, set by the caller.
+   */
   uint32_t struct_size;
-  // Pixel counts, fast and slow.
+  /**
+   * Largest rendered pixel value (0 if none is positive) and the (Fdet, Sdet) position in
+   * metres of the last sub-pixel of the first pixel holding it.
+   */
+  double max_I;
+  double max_I_x;
+  double max_I_y;
+  /**
+   * Σ pixel and Σ pixel² over rendered pixels (inside the ROI, not masked); each square in
+   * single precision, as nanoBragg's `floatimage[i]*floatimage[i]`.
+   */
+  double sum;
+  double sumsqr;
+  /**
+   * Rendered pixels.
+   */
+  int64_t sumn;
+  /**
+   * Sum of the solid angles (sr) of every rendered sub-pixel and sensor layer; nanoBragg
+   * prints omega_sum/steps as the "solid angle subtended by detector".
+   */
+  double omega_sum;
+  /**
+   * 1 when the exact f64 kernel rendered (always for double; see `NB_PRECISION_SINGLE`).
+   */
+  int32_t exact_kernel;
+} nb_render_stats;
+
+/**
+ * The state a nanoBragg-style program holds when it enters its pixel loop. Units are the
+ * program's: metres, radians, metres for wavelengths, Å⁻¹ for reciprocal vectors. Vectors are
+ * `double[3]` copies (x, y, z), not pointers: copy elements 1..3 of nanoBragg's 4-element
+ * arrays, e.g. `memcpy(p.fdet_vector, &fdet_vector[1], sizeof p.fdet_vector)`. Flags are 0/1.
+ * Fields marked "ABI 2" are absent from (and default to 0/NULL for) a caller whose
+ * `struct_size` is `NB_KERNEL_PARAMS_V1_SIZE`.
+ */
+typedef struct {
+  /**
+   * `sizeof(nb_kernel_params)` as compiled by the caller (or `NB_KERNEL_PARAMS_V1_SIZE`).
+   */
+  uint32_t struct_size;
+  /**
+   * Pixel counts, fast and slow.
+   */
   int32_t fpixels;
   int32_t spixels;
-  // Inclusive region of interest.
+  /**
+   * Region of interest, inclusive limits: pixels with roi_xmin <= fast <= roi_xmax and
+   * roi_ymin <= slow <= roi_ymax are rendered. Limits beyond the detector are clipped, so
+   * nanoBragg's defaults (roi_xmax = fpixels, roi_ymax = spixels: one past the last pixel)
+   * are accepted and mean the whole detector; the progress lines count
+   * (roi_xmax-roi_xmin+1)*(roi_ymax-roi_ymin+1) pixels as nanoBragg's do.
+   */
   int32_t roi_xmin;
   int32_t roi_xmax;
   int32_t roi_ymin;
   int32_t roi_ymax;
-  // Optional mask (NULL = none) of `mask_len` = fpixels·spixels values; 0 skips a pixel.
+  /**
+   * Optional mask (NULL = none) of `mask_len` = fpixels·spixels values; 0 skips a pixel.
+   */
   const uint16_t *mask;
   size_t mask_len;
-  // Pixel edge (m) and sub-pixels per edge.
+  /**
+   * Pixel edge (m) and sub-pixels per edge.
+   */
   double pixel_size;
   int32_t oversample;
-  // First-pixel corner and unit detector axes after all rotations; beam direction.
+  /**
+   * First-pixel corner and unit detector axes after all rotations; beam direction.
+   */
   double pix0_vector[3];
   double fdet_vector[3];
   double sdet_vector[3];
   double odet_vector[3];
   double beam_vector[3];
-  // Final distances along the beam and the detector normal (m).
+  /**
+   * Final distances along the beam and the detector normal (m).
+   */
   double distance;
   double close_distance;
   int32_t curved_detector;
   int32_t point_pixel;
-  // Sensor layers, layer step (m), thickness (m), attenuation μ (1/m).
+  /**
+   * Sensor layers, layer step (m), thickness (m), attenuation μ (1/m).
+   */
   int32_t detector_thicksteps;
   double detector_thickstep;
   double detector_thick;
@@ -109,34 +231,48 @@ typedef struct {
   int32_t oversample_thick;
   int32_t oversample_polar;
   int32_t oversample_omega;
-  // Sources: `sources` unit vectors towards each source (nanoBragg's normalised
-  // source_X/Y/Z) and wavelengths (m).
+  /**
+   * Sources: `sources` unit vectors towards each source (nanoBragg's normalised
+   * source_X/Y/Z) and wavelengths (m).
+   */
   int32_t sources;
   const double *source_x;
   const double *source_y;
   const double *source_z;
   const double *source_lambda;
-  // Kahn factor, `-nopolar`, E-vector (unit).
+  /**
+   * Kahn factor, `-nopolar`, E-vector (unit).
+   */
   double polarization;
   int32_t nopolar;
   double polar_vector[3];
-  // Resolution limit (m), 0 = none.
+  /**
+   * Resolution limit (m), 0 = none.
+   */
   double dmin;
-  // Spindle start and step (rad), step count, axis (unit).
+  /**
+   * Spindle start and step (rad), step count, axis (unit).
+   */
   double phi0;
   double phistep;
   int32_t phisteps;
   double spindle_vector[3];
-  // Real-space cell vectors at φ = 0 (m).
+  /**
+   * Real-space cell vectors at φ = 0 (m).
+   */
   double a0[3];
   double b0[3];
   double c0[3];
-  // Mosaic spread (rad; > 0 applies the matrices), domain count and 9·domains row-major
-  // matrices.
+  /**
+   * Mosaic spread (rad; > 0 applies the matrices), domain count and 9·domains row-major
+   * matrices.
+   */
   double mosaic_spread;
   int32_t mosaic_domains;
   const double *mosaic_umats;
-  // Unit cells per axis, shape (`NB_SHAPE_*`), fudge, unrotated reciprocal vectors (Å⁻¹).
+  /**
+   * Unit cells per axis, shape (`NB_SHAPE_*`), fudge, unrotated reciprocal vectors (Å⁻¹).
+   */
   double na;
   double nb;
   double nc;
@@ -145,90 +281,202 @@ typedef struct {
   double a_star[3];
   double b_star[3];
   double c_star[3];
-  // Structure factors: contiguous (h_range+1)·(k_range+1)·(l_range+1) array, h outer, l
-  // inner, with range = max − min + 1 (the Fdump.bin layout); NULL when `hkls` is 0.
+  /**
+   * Structure factors as one contiguous block of `fhkl_len` =
+   * (h_range+1)·(k_range+1)·(l_range+1) values, h outer, l inner, range = max − min + 1
+   * (the Fdump.bin layout). For nanoBragg's separately allocated rows use `fhkl_rows`
+   * instead and leave this NULL (`fhkl_len` is then ignored).
+   */
   const double *fhkl;
   size_t fhkl_len;
+  /**
+   * Index ranges of the grid (nanoBragg's h_min..l_max).
+   */
   int32_t h_min;
   int32_t h_max;
   int32_t k_min;
   int32_t k_max;
   int32_t l_min;
   int32_t l_max;
+  /**
+   * nanoBragg's `hkls`, the number of structure factors read; a count, but only its sign
+   * matters here: > 0 uses the grid; 0 (or less) means there is none: F = `default_f`
+   * everywhere, interpolation is off, and `fhkl`, `fhkl_rows` and the h/k/l ranges are
+   * ignored.
+   */
   int32_t hkls;
   double default_f;
   int32_t interpolate;
-  // Fluence (photons/m²), r_e² (m²), water thickness (m), water background, and the
-  // step count the sum is divided by.
+  /**
+   * Fluence (photons/m²), r_e² (m²), water thickness (m), water background, and the
+   * step count the sum is divided by.
+   */
   double fluence;
   double r_e_sqr;
   double water_size;
   double i_bg;
   int32_t steps;
-  // 1 = `-fix_quirks` behaviour of the loop (φ = 0, interpolation fallback, -nopolar).
+  /**
+   * 1 = `-fix_quirks` behaviour of the loop (φ = 0, interpolation fallback, -nopolar).
+   * Must be 0 to reproduce nanoBragg.c.
+   */
   int32_t fix_quirks;
+  /**
+   * ABI 2. nanoBragg's `Fhkl` as it allocates it: `fhkl_rows[h-h_min][k-k_min]` points to
+   * the row of l_range+1 values for l = l_min.., with h_range+1 planes of k_range+1 rows
+   * (range = max − min + 1). Used when `fhkl` is NULL and `hkls` > 0; read during the call
+   * only (the library copies it into its own grid, as it does `fhkl`). From C, pass
+   * `(const double *const *const *)Fhkl`.
+   */
+  const double *const *const *fhkl_rows;
+  /**
+   * ABI 2. Receives what the loop printed on stdout, as text (`fputs(text, stdout)`
+   * reproduces it): the progress lines (`progress_meter`), the `-printout` dump
+   * (`printout`) and the out-of-range interpolation warning. NULL = silent.
+   */
+  nb_print_callback print;
+  /**
+   * ABI 2. Called with the rendered-pixel count so far and the total as rows complete;
+   * a non-zero return stops the render (`NB_ERR_CANCELLED`). NULL = none.
+   */
+  nb_progress_callback progress;
+  /**
+   * ABI 2. Passed to `print` and `progress`.
+   */
+  void *user;
+  /**
+   * ABI 2. nanoBragg's `progress_meter`: 1 prints its "N% done" lines through `print`
+   * (not while `printout` is set, as in nanoBragg).
+   */
+  int32_t progress_meter;
+  /**
+   * ABI 2. `-printout`: 1 prints the dump of pixel (printout_fpixel, printout_spixel), or of
+   * every rendered pixel when printout_fpixel < 0, through `print`. The dump's values come
+   * from the exact kernel whatever the precision; `lambda0` is its reference wavelength (m).
+   */
+  int32_t printout;
+  int32_t printout_fpixel;
+  int32_t printout_spixel;
+  double lambda0;
+  /**
+   * ABI 2. Optional (NULL = not wanted): receives the loop's statistics on success; its
+   * `struct_size` must be set by the caller.
+   */
+  nb_render_stats *stats;
 } nb_kernel_params;
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
-// The message of the last failed call on this thread ("" after a success). Valid until the
-// next call on this thread.
+/**
+ * The message of the last failed call on this thread ("" after a success). Valid until the
+ * next call on this thread.
+ */
 const char *nb_last_error(void);
 
-// Library version string, e.g. "0.1.0" (static storage).
+/**
+ * Library version string, e.g. "0.1.0" (static storage).
+ */
 const char *nb_version(void);
 
-// The single-precision kernel of this build, e.g. "f32x8 on AVX2 + FMA (x86-64-v3 build)"
-// (static storage). A baseline x86-64 build says so here: its kernel is slower and its
-// single-precision results differ in the last bits.
-const char *nb_simd_info(void);
-
-// The ABI version the library implements ([`NANOBRAGG_ABI_VERSION`]).
+/**
+ * The ABI version the library implements ([`NANOBRAGG_ABI_VERSION`]).
+ */
 uint32_t nb_abi_version(void);
 
-// Create a simulation from a nanoBragg argument vector (`argv[0]` is the program name and is
-// skipped). Reads the input files it names. On success `*out` owns a new handle.
+/**
+ * Create a simulation from a nanoBragg argument vector (`argv[0]` is the program name and is
+ * skipped). Reads the input files it names. On success `*out` owns a new handle.
+ */
 nb_status nb_sim_create(int argc, const char *const *argv, nb_sim **out);
 
-// Free a handle (NULL is ignored).
+/**
+ * Free a handle (NULL is ignored).
+ */
 void nb_sim_free(nb_sim *sim);
 
-// Image dimensions (fast, slow) of a simulation.
+/**
+ * Image dimensions (fast, slow) of a simulation.
+ */
 nb_status nb_sim_image_size(const nb_sim *sim, size_t *fpixels, size_t *spixels);
 
-// Call `cb` with each line of the setup transcript (what nanoBragg prints before its loop).
+/**
+ * Call `cb` with each line of the setup transcript (what nanoBragg prints before its loop).
+ */
 nb_status nb_sim_transcript(const nb_sim *sim, nb_line_callback cb, void *user);
 
-// Call `cb` with each warning about a reference quirk that affects this simulation (the lines
-// the nanoBragg CLI prints on stderr after "nanoBragg: warning: ").
+/**
+ * Call `cb` with each warning about a reference quirk that affects this simulation (the lines
+ * the nanoBragg CLI prints on stderr after "nanoBragg: warning: ").
+ */
 nb_status nb_sim_warnings(const nb_sim *sim, nb_line_callback cb, void *user);
 
-// Fill `out` with the kernel-level state of a simulation (what [`nb_render_kernel`] takes).
-// Its pointers refer to memory owned by `sim` and stay valid until `sim` is freed.
+/**
+ * ABI 1's call, kept for callers built against it: fills only the ABI-1 part of `out`
+ * (`NB_KERNEL_PARAMS_V1_SIZE` bytes, `struct_size` = that size). New code calls
+ * [`nb_sim_kernel_params_ex`].
+ */
 nb_status nb_sim_kernel_params(const nb_sim *sim, nb_kernel_params *out);
 
-// Render into `image` (`len` must be fpixels·spixels floats). `precision` (an
-// `nb_precision` value) overrides
-// `-precision` unless it is `NB_PRECISION_DEFAULT`. The result is kept for
-// [`nb_sim_write_outputs`].
+/**
+ * Fill `out` (of `out_size` = `sizeof *out` bytes, or `NB_KERNEL_PARAMS_V1_SIZE`) with the
+ * kernel-level state of a simulation, what [`nb_render_kernel`] takes: the set-up fields, and
+ * `progress_meter`, `printout`, `printout_fpixel`/`_spixel` and `lambda0` from the command
+ * line; the F rows, callbacks and statistics pointer are NULL. Its pointers refer to memory
+ * owned by `sim` and stay valid until `sim` is freed.
+ */
+nb_status nb_sim_kernel_params_ex(const nb_sim *sim, nb_kernel_params *out, size_t out_size);
+
+/**
+ * Render into `image` (`len` must be fpixels·spixels floats). `precision` (an
+ * `nb_precision` value) overrides
+ * `-precision` unless it is `NB_PRECISION_DEFAULT`. The result is kept for
+ * [`nb_sim_write_outputs`].
+ */
 nb_status nb_sim_render(nb_sim *sim, int precision, float *image, size_t len);
 
-// Write the configured output files of the last render (float, SMV, PGM, noise, Fdump.bin),
-// calling `cb` (may be NULL) with each line nanoBragg prints after its loop.
+/**
+ * Write the configured output files of the last render (float, SMV, PGM, noise, Fdump.bin),
+ * calling `cb` (may be NULL) with each line nanoBragg prints after its loop.
+ */
 nb_status nb_sim_write_outputs(const nb_sim *sim, nb_line_callback cb, void *user);
 
-// Render the pixel loop from a legacy program's state into `image` (`image_len` must be
-// fpixels·spixels). `precision` is an `nb_precision` value (default: double). Rendered
-// pixels are assigned; pixels outside the ROI or masked are left untouched.
+/**
+ * Render the pixel loop from a legacy program's state into `image` (`image_len` must be
+ * fpixels·spixels). `precision` is an `nb_precision` value (`NB_PRECISION_DEFAULT` = double).
+ * Rendered pixels (inside the ROI, not masked) are assigned the loop's value, where
+ * nanoBragg's loop adds it (`floatimage[i] += value`): the same for nanoBragg's zeroed
+ * (calloc'd) image; to add to other values, render into a zeroed buffer and add. Pixels
+ * outside the ROI or masked are left untouched. Through the ABI-2 fields it prints what the
+ * loop printed (`print`: progress lines, `-printout` dump, interpolation warning), reports
+ * progress and may be stopped (`progress`), and returns the loop's statistics (`stats`).
+ * On any error, including `NB_ERR_CANCELLED`, `image` and `*stats` are left untouched.
+ */
 nb_status nb_render_kernel(const nb_kernel_params *params,
                            int precision,
                            float *image,
                            size_t image_len);
 
+/**
+ * Write the output files the options of `sim` ask for (float, SMV, PGM, noise, Fdump.bin),
+ * as [`nb_sim_write_outputs`] does, but from an image the caller rendered (with
+ * [`nb_render_kernel`] from this simulation's kernel parameters) and the statistics that call
+ * returned: the lines `cb` gets (nanoBragg's after its loop, from the empty line and the
+ * solid angle on) print `stats` — max_I and its position, the mean sum/sumn, the rms from
+ * sumsqr, the solid angle omega_sum/steps — and the rmsd pass over `image` about that mean,
+ * as nanoBragg's code after its loop does. This stands in for that code in programs whose
+ * set-up came from [`nb_sim_create`].
+ */
+nb_status nb_sim_write_image_outputs(const nb_sim *sim,
+                                     const float *image,
+                                     size_t image_len,
+                                     const nb_render_stats *stats,
+                                     nb_line_callback cb,
+                                     void *user);
+
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* NANOBRAGG_H */

@@ -7,7 +7,9 @@
 //!   [`nb_sim_render`], [`nb_sim_write_outputs`], [`nb_sim_free`].
 //! * **Kernel level** — [`nb_render_kernel`] renders the pixel loop from the variables a
 //!   nanoBragg-style program holds after its setup ([`nb_kernel_params`]), so such a program can
-//!   replace its loop with one call.
+//!   replace its loop with one call: it takes nanoBragg's `Fhkl` rows as they are, prints what
+//!   the loop printed (progress, `-printout`, the interpolation warning) through a callback and
+//!   returns the loop's statistics ([`nb_render_stats`]).
 //!
 //! Every function returns an [`nb_status`] code (0 = success); [`nb_last_error`] gives the
 //! message of the last failure on the calling thread. No Rust panic crosses the boundary:
@@ -19,7 +21,7 @@
 
 use crate::error::Error;
 use crate::hkl::HklGrid;
-use crate::kernel::{Rendered, Silent};
+use crate::kernel::{InterpTrigger, Observer, Rendered, Silent};
 use crate::options::{Precision, Shape};
 use crate::plan::{FixQuirks, PlanSource, RenderPlan};
 use crate::{Products, Simulation};
@@ -27,8 +29,15 @@ use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Version of this ABI; bumped on any incompatible change.
-pub const NANOBRAGG_ABI_VERSION: u32 = 1;
+/// Version of this ABI; bumped when a structure or a function changes. ABI 2 appended fields
+/// to `nb_kernel_params` (F rows, callbacks, `-printout`, statistics) and added
+/// `nb_render_stats`; callers built against ABI 1 keep working: their smaller
+/// `nb_kernel_params` is recognised by its `struct_size` and means what it meant.
+pub const NANOBRAGG_ABI_VERSION: u32 = 2;
+
+/// `sizeof(nb_kernel_params)` in ABI 1 (the fields up to `fix_quirks`), accepted as
+/// `struct_size` by `nb_render_kernel`.
+pub const NB_KERNEL_PARAMS_V1_SIZE: u32 = 696;
 
 /// Status codes returned by every function.
 #[repr(C)]
@@ -53,17 +62,22 @@ pub enum nb_status {
     NB_ERR_PANIC = 8,
     /// The call is not valid in the handle's state (e.g. writing before rendering).
     NB_ERR_STATE = 9,
+    /// The progress callback asked to stop; the image and the statistics are untouched.
+    NB_ERR_CANCELLED = 10,
 }
 
 /// Kernel precision for [`nb_sim_render`] and [`nb_render_kernel`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum nb_precision {
-    /// Whatever `-precision` selected (high level); double for the kernel level.
+    /// High level: whatever `-precision` selected. Kernel level (`nb_render_kernel`): double.
     NB_PRECISION_DEFAULT = 0,
     /// Exact f64 kernel, bit-identical to nanoBragg.c.
     NB_PRECISION_DOUBLE = 1,
-    /// SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature).
+    /// SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature). Silently renders with
+    /// the exact kernel instead (`exact_kernel` = 1 in `nb_render_stats`) when any of
+    /// `oversample_thick`/`_polar`/`_omega` is set, for `NB_SHAPE_TOPHAT` and for fractional
+    /// `na`/`nb`/`nc`, where single precision would change the image.
     NB_PRECISION_SINGLE = 2,
 }
 
@@ -75,16 +89,23 @@ pub const NB_SHAPE_TOPHAT: c_int = 3;
 
 /// The state a nanoBragg-style program holds when it enters its pixel loop. Units are the
 /// program's: metres, radians, metres for wavelengths, Å⁻¹ for reciprocal vectors. Vectors are
-/// (x, y, z) — pass `&v[1]` for nanoBragg's 4-element arrays. Flags are 0/1.
+/// `double[3]` copies (x, y, z), not pointers: copy elements 1..3 of nanoBragg's 4-element
+/// arrays, e.g. `memcpy(p.fdet_vector, &fdet_vector[1], sizeof p.fdet_vector)`. Flags are 0/1.
+/// Fields marked "ABI 2" are absent from (and default to 0/NULL for) a caller whose
+/// `struct_size` is `NB_KERNEL_PARAMS_V1_SIZE`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct nb_kernel_params {
-    /// `sizeof(nb_kernel_params)` as compiled by the caller.
+    /// `sizeof(nb_kernel_params)` as compiled by the caller (or `NB_KERNEL_PARAMS_V1_SIZE`).
     pub struct_size: u32,
     /// Pixel counts, fast and slow.
     pub fpixels: i32,
     pub spixels: i32,
-    /// Inclusive region of interest.
+    /// Region of interest, inclusive limits: pixels with roi_xmin <= fast <= roi_xmax and
+    /// roi_ymin <= slow <= roi_ymax are rendered. Limits beyond the detector are clipped, so
+    /// nanoBragg's defaults (roi_xmax = fpixels, roi_ymax = spixels: one past the last pixel)
+    /// are accepted and mean the whole detector; the progress lines count
+    /// (roi_xmax-roi_xmin+1)*(roi_ymax-roi_ymin+1) pixels as nanoBragg's do.
     pub roi_xmin: i32,
     pub roi_xmax: i32,
     pub roi_ymin: i32,
@@ -150,16 +171,23 @@ pub struct nb_kernel_params {
     pub a_star: [f64; 3],
     pub b_star: [f64; 3],
     pub c_star: [f64; 3],
-    /// Structure factors: contiguous (h_range+1)·(k_range+1)·(l_range+1) array, h outer, l
-    /// inner, with range = max − min + 1 (the Fdump.bin layout); NULL when `hkls` is 0.
+    /// Structure factors as one contiguous block of `fhkl_len` =
+    /// (h_range+1)·(k_range+1)·(l_range+1) values, h outer, l inner, range = max − min + 1
+    /// (the Fdump.bin layout). For nanoBragg's separately allocated rows use `fhkl_rows`
+    /// instead and leave this NULL (`fhkl_len` is then ignored).
     pub fhkl: *const f64,
     pub fhkl_len: usize,
+    /// Index ranges of the grid (nanoBragg's h_min..l_max).
     pub h_min: i32,
     pub h_max: i32,
     pub k_min: i32,
     pub k_max: i32,
     pub l_min: i32,
     pub l_max: i32,
+    /// nanoBragg's `hkls`, the number of structure factors read; a count, but only its sign
+    /// matters here: > 0 uses the grid; 0 (or less) means there is none: F = `default_f`
+    /// everywhere, interpolation is off, and `fhkl`, `fhkl_rows` and the h/k/l ranges are
+    /// ignored.
     pub hkls: i32,
     pub default_f: f64,
     pub interpolate: i32,
@@ -171,8 +199,73 @@ pub struct nb_kernel_params {
     pub i_bg: f64,
     pub steps: i32,
     /// 1 = `-fix_quirks` behaviour of the loop (φ = 0, interpolation fallback, -nopolar).
+    /// Must be 0 to reproduce nanoBragg.c.
     pub fix_quirks: i32,
+    /// ABI 2. nanoBragg's `Fhkl` as it allocates it: `fhkl_rows[h-h_min][k-k_min]` points to
+    /// the row of l_range+1 values for l = l_min.., with h_range+1 planes of k_range+1 rows
+    /// (range = max − min + 1). Used when `fhkl` is NULL and `hkls` > 0; read during the call
+    /// only (the library copies it into its own grid, as it does `fhkl`). From C, pass
+    /// `(const double *const *const *)Fhkl`.
+    pub fhkl_rows: *const *const *const f64,
+    /// ABI 2. Receives what the loop printed on stdout, as text (`fputs(text, stdout)`
+    /// reproduces it): the progress lines (`progress_meter`), the `-printout` dump
+    /// (`printout`) and the out-of-range interpolation warning. NULL = silent.
+    pub print: nb_print_callback,
+    /// ABI 2. Called with the rendered-pixel count so far and the total as rows complete;
+    /// a non-zero return stops the render (`NB_ERR_CANCELLED`). NULL = none.
+    pub progress: nb_progress_callback,
+    /// ABI 2. Passed to `print` and `progress`.
+    pub user: *mut c_void,
+    /// ABI 2. nanoBragg's `progress_meter`: 1 prints its "N% done" lines through `print`
+    /// (not while `printout` is set, as in nanoBragg).
+    pub progress_meter: i32,
+    /// ABI 2. `-printout`: 1 prints the dump of pixel (printout_fpixel, printout_spixel), or of
+    /// every rendered pixel when printout_fpixel < 0, through `print`. The dump's values come
+    /// from the exact kernel whatever the precision; `lambda0` is its reference wavelength (m).
+    pub printout: i32,
+    pub printout_fpixel: i32,
+    pub printout_spixel: i32,
+    pub lambda0: f64,
+    /// ABI 2. Optional (NULL = not wanted): receives the loop's statistics on success; its
+    /// `struct_size` must be set by the caller.
+    pub stats: *mut nb_render_stats,
 }
+
+/// What nanoBragg's pixel loop accumulates, as the loop leaves it (filled by
+/// `nb_render_kernel` when `nb_kernel_params.stats` points here). The names are nanoBragg's.
+#[repr(C)]
+#[allow(non_snake_case)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct nb_render_stats {
+    /// `sizeof(nb_render_stats)`, set by the caller.
+    pub struct_size: u32,
+    /// Largest rendered pixel value (0 if none is positive) and the (Fdet, Sdet) position in
+    /// metres of the last sub-pixel of the first pixel holding it.
+    pub max_I: f64,
+    pub max_I_x: f64,
+    pub max_I_y: f64,
+    /// Σ pixel and Σ pixel² over rendered pixels (inside the ROI, not masked); each square in
+    /// single precision, as nanoBragg's `floatimage[i]*floatimage[i]`.
+    pub sum: f64,
+    pub sumsqr: f64,
+    /// Rendered pixels.
+    pub sumn: i64,
+    /// Sum of the solid angles (sr) of every rendered sub-pixel and sensor layer; nanoBragg
+    /// prints omega_sum/steps as the "solid angle subtended by detector".
+    pub omega_sum: f64,
+    /// 1 when the exact f64 kernel rendered (always for double; see `NB_PRECISION_SINGLE`).
+    pub exact_kernel: i32,
+}
+
+/// Receives text exactly as nanoBragg's `printf` wrote it, newlines included.
+pub type nb_print_callback = Option<unsafe extern "C" fn(text: *const c_char, user: *mut c_void)>;
+
+/// Progress of a render: `done` of `total` rendered pixels. Return 0 to go on, non-zero to
+/// stop. Called on the thread that called `nb_render_kernel`, repeatedly while it renders (as
+/// rows complete, and every 50 ms or so while waiting for them), with `done` never decreasing
+/// and last with `done` = `total` (unless stopped).
+pub type nb_progress_callback =
+    Option<unsafe extern "C" fn(done: usize, total: usize, user: *mut c_void) -> c_int>;
 
 /// An opaque simulation handle.
 pub struct nb_sim {
@@ -413,12 +506,29 @@ unsafe fn emit_lines(
     })
 }
 
-/// Fill `out` with the kernel-level state of a simulation (what [`nb_render_kernel`] takes).
-/// Its pointers refer to memory owned by `sim` and stay valid until `sim` is freed.
+/// ABI 1's call, kept for callers built against it: fills only the ABI-1 part of `out`
+/// (`NB_KERNEL_PARAMS_V1_SIZE` bytes, `struct_size` = that size). New code calls
+/// [`nb_sim_kernel_params_ex`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nb_sim_kernel_params(
     sim: *const nb_sim,
     out: *mut nb_kernel_params,
+) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
+    // SAFETY: forwarded from the caller's contract (an ABI-1 struct at `out`).
+    unsafe { nb_sim_kernel_params_ex(sim, out, NB_KERNEL_PARAMS_V1_SIZE as usize) }
+}
+
+/// Fill `out` (of `out_size` = `sizeof *out` bytes, or `NB_KERNEL_PARAMS_V1_SIZE`) with the
+/// kernel-level state of a simulation, what [`nb_render_kernel`] takes: the set-up fields, and
+/// `progress_meter`, `printout`, `printout_fpixel`/`_spixel` and `lambda0` from the command
+/// line; the F rows, callbacks and statistics pointer are NULL. Its pointers refer to memory
+/// owned by `sim` and stay valid until `sim` is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_sim_kernel_params_ex(
+    sim: *const nb_sim,
+    out: *mut nb_kernel_params,
+    out_size: usize,
 ) -> nb_status {
     cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
@@ -429,9 +539,35 @@ pub unsafe extern "C" fn nb_sim_kernel_params(
         if out.is_null() {
             return fail(nb_status::NB_ERR_NULL, "out is NULL");
         }
-        let params = params_from_plan(h.sim.plan(), &h.source_xyz_lambda);
-        // SAFETY: checked non-null.
-        unsafe { *out = params };
+        let full = std::mem::size_of::<nb_kernel_params>();
+        if out_size != full && out_size != NB_KERNEL_PARAMS_V1_SIZE as usize {
+            return fail(
+                nb_status::NB_ERR_LENGTH,
+                &format!(
+                    "out_size is {out_size}: nb_kernel_params is {full} bytes \
+                     ({NB_KERNEL_PARAMS_V1_SIZE} in ABI 1)"
+                ),
+            );
+        }
+        let o = &h.sim.experiment().opts;
+        let params = nb_kernel_params {
+            struct_size: out_size as u32,
+            progress_meter: i32::from(o.progress),
+            printout: i32::from(o.printout),
+            printout_fpixel: o.printout_pixel[0],
+            printout_spixel: o.printout_pixel[1],
+            lambda0: o.lambda0,
+            ..params_from_plan(h.sim.plan(), &h.source_xyz_lambda)
+        };
+        // SAFETY: `out` is non-null with `out_size` writable bytes (the caller's contract);
+        // the first `out_size` bytes of `params` are its fields of that ABI.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&params as *const nb_kernel_params).cast::<u8>(),
+                out.cast::<u8>(),
+                out_size,
+            )
+        };
         nb_status::NB_OK
     })
 }
@@ -524,7 +660,105 @@ pub fn params_from_plan(plan: &RenderPlan, src: &[Vec<f64>; 4]) -> nb_kernel_par
         i_bg: plan.i_bg,
         steps: plan.steps as i32,
         fix_quirks: b(plan.fix.phi_zero),
+        fhkl_rows: std::ptr::null(),
+        print: None,
+        progress: None,
+        user: std::ptr::null_mut(),
+        progress_meter: 0,
+        printout: 0,
+        printout_fpixel: -1,
+        printout_spixel: -1,
+        lambda0: 0.0,
+        stats: std::ptr::null_mut(),
     }
+}
+
+/// The caller's kernel parameters as a whole ABI-2 struct: an ABI-1 struct (recognised by its
+/// `struct_size`) is read only up to its size, the later fields taking their defaults (0/NULL,
+/// no printout pixel). Any other size is refused.
+///
+/// # Safety
+/// `p` is non-null and points to at least `struct_size` readable bytes.
+unsafe fn read_params(p: *const nb_kernel_params) -> Result<nb_kernel_params, nb_status> {
+    // ABI 1's struct ended with fix_quirks, padded to 8 bytes: where ABI 2's fields begin
+    const {
+        assert!(
+            NB_KERNEL_PARAMS_V1_SIZE as usize == std::mem::offset_of!(nb_kernel_params, fhkl_rows)
+        )
+    };
+    // SAFETY: every ABI's struct starts with its u32 struct_size.
+    let size = unsafe { std::ptr::read_unaligned(p.cast::<u32>()) };
+    let full = std::mem::size_of::<nb_kernel_params>();
+    if size as usize == full {
+        // SAFETY: the caller's struct is a whole one.
+        return Ok(unsafe { *p });
+    }
+    if size != NB_KERNEL_PARAMS_V1_SIZE {
+        return Err(fail(
+            nb_status::NB_ERR_INVALID,
+            &format!(
+                "struct_size is {size}, this library's nb_kernel_params is {full} bytes \
+                 ({NB_KERNEL_PARAMS_V1_SIZE} in ABI 1)"
+            ),
+        ));
+    }
+    let mut v = std::mem::MaybeUninit::<nb_kernel_params>::zeroed();
+    // SAFETY: the ABI-1 struct is the first NB_KERNEL_PARAMS_V1_SIZE bytes of this one; the
+    // rest stays zero (NULL pointers and callbacks, 0 flags), valid for every field.
+    let mut v = unsafe {
+        std::ptr::copy_nonoverlapping(
+            p.cast::<u8>(),
+            v.as_mut_ptr().cast::<u8>(),
+            NB_KERNEL_PARAMS_V1_SIZE as usize,
+        );
+        v.assume_init()
+    };
+    v.struct_size = full as u32;
+    v.printout_fpixel = -1;
+    v.printout_spixel = -1;
+    Ok(v)
+}
+
+/// Copy nanoBragg's separately allocated F rows (`range + 1` entries per axis) into one
+/// contiguous block, h outer, l inner; NULL planes or rows are errors.
+///
+/// # Safety
+/// `rows` is non-null with the dimensions described, every non-null row readable.
+unsafe fn gather_rows(
+    rows: *const *const *const f64,
+    range: [i64; 3],
+) -> Result<Vec<f64>, nb_status> {
+    let [nh, nk, nl] = range.map(|r| (r + 1) as usize);
+    let mut data = Vec::new();
+    data.try_reserve_exact(nh * nk * nl).map_err(|_| {
+        fail(
+            nb_status::NB_ERR_INVALID,
+            "no memory for the structure factor grid",
+        )
+    })?;
+    for h in 0..nh {
+        // SAFETY: nh plane pointers per the contract.
+        let plane = unsafe { *rows.add(h) };
+        if plane.is_null() {
+            return Err(fail(
+                nb_status::NB_ERR_NULL,
+                &format!("fhkl_rows[{h}] is NULL"),
+            ));
+        }
+        for k in 0..nk {
+            // SAFETY: nk row pointers per plane per the contract.
+            let row = unsafe { *plane.add(k) };
+            if row.is_null() {
+                return Err(fail(
+                    nb_status::NB_ERR_NULL,
+                    &format!("fhkl_rows[{h}][{k}] is NULL"),
+                ));
+            }
+            // SAFETY: nl values per row per the contract.
+            data.extend_from_slice(unsafe { std::slice::from_raw_parts(row, nl) });
+        }
+    }
+    Ok(data)
 }
 
 fn emit(cb: nb_line_callback, user: *mut c_void, line: &str) {
@@ -739,17 +973,28 @@ pub unsafe fn plan_from_params(p: &nb_kernel_params) -> Result<RenderPlan, nb_st
                 ));
             }
         };
-        if p.fhkl_len != n {
-            return Err(fail(
-                nb_status::NB_ERR_LENGTH,
-                &format!(
-                    "fhkl_len is {}, the index ranges need {n} values",
-                    p.fhkl_len
-                ),
-            ));
-        }
-        // SAFETY: fhkl_len elements per the contract.
-        let data = unsafe { slice(p.fhkl, n, "fhkl") }?.to_vec();
+        let data = if p.fhkl.is_null() && !p.fhkl_rows.is_null() {
+            // SAFETY: nanoBragg's row layout with these ranges per the contract.
+            unsafe { gather_rows(p.fhkl_rows, range) }?
+        } else {
+            if !p.fhkl_rows.is_null() {
+                return Err(fail(
+                    nb_status::NB_ERR_INVALID,
+                    "both fhkl and fhkl_rows are set: pass one layout",
+                ));
+            }
+            if p.fhkl_len != n {
+                return Err(fail(
+                    nb_status::NB_ERR_LENGTH,
+                    &format!(
+                        "fhkl_len is {}, the index ranges need {n} values",
+                        p.fhkl_len
+                    ),
+                ));
+            }
+            // SAFETY: fhkl_len elements per the contract.
+            unsafe { slice(p.fhkl, n, "fhkl") }?.to_vec()
+        };
         Some(HklGrid {
             min,
             max,
@@ -828,8 +1073,14 @@ pub unsafe fn plan_from_params(p: &nb_kernel_params) -> Result<RenderPlan, nb_st
 }
 
 /// Render the pixel loop from a legacy program's state into `image` (`image_len` must be
-/// fpixels·spixels). `precision` is an `nb_precision` value (default: double). Rendered
-/// pixels are assigned; pixels outside the ROI or masked are left untouched.
+/// fpixels·spixels). `precision` is an `nb_precision` value (`NB_PRECISION_DEFAULT` = double).
+/// Rendered pixels (inside the ROI, not masked) are assigned the loop's value, where
+/// nanoBragg's loop adds it (`floatimage[i] += value`): the same for nanoBragg's zeroed
+/// (calloc'd) image; to add to other values, render into a zeroed buffer and add. Pixels
+/// outside the ROI or masked are left untouched. Through the ABI-2 fields it prints what the
+/// loop printed (`print`: progress lines, `-printout` dump, interpolation warning), reports
+/// progress and may be stopped (`progress`), and returns the loop's statistics (`stats`).
+/// On any error, including `NB_ERR_CANCELLED`, `image` and `*stats` are left untouched.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nb_render_kernel(
     params: *const nb_kernel_params,
@@ -839,15 +1090,19 @@ pub unsafe extern "C" fn nb_render_kernel(
 ) -> nb_status {
     cpu_gate!(nb_status::NB_ERR_CPU);
     guard(|| {
-        // SAFETY: checked for NULL.
-        let Some(p) = (unsafe { params.as_ref() }) else {
+        if params.is_null() {
             return fail(nb_status::NB_ERR_NULL, "params is NULL");
+        }
+        // SAFETY: non-null; the caller's struct has struct_size bytes.
+        let p = match unsafe { read_params(params) } {
+            Ok(p) => p,
+            Err(s) => return s,
         };
         if image.is_null() {
             return fail(nb_status::NB_ERR_NULL, "image is NULL");
         }
         // SAFETY: the caller guarantees the pointers in params.
-        let plan = match unsafe { plan_from_params(p) } {
+        let plan = match unsafe { plan_from_params(&p) } {
             Ok(pl) => pl,
             Err(s) => return s,
         };
@@ -862,9 +1117,54 @@ pub unsafe extern "C" fn nb_render_kernel(
             Ok(p) => p.unwrap_or(Precision::Double),
             Err(s) => return s,
         };
+        if !p.stats.is_null() {
+            // SAFETY: non-null; the caller sets struct_size first.
+            let size = unsafe { std::ptr::read_unaligned(p.stats.cast::<u32>()) };
+            if size as usize != std::mem::size_of::<nb_render_stats>() {
+                return fail(
+                    nb_status::NB_ERR_INVALID,
+                    &format!(
+                        "stats->struct_size is {size}, nb_render_stats is {} bytes",
+                        std::mem::size_of::<nb_render_stats>()
+                    ),
+                );
+            }
+        }
+        let printout = p.printout != 0;
+        let mut obs = LoopObserver {
+            print: p.print,
+            progress: p.progress,
+            user: p.user,
+            meter: p.progress_meter != 0 && !printout,
+            warn: !printout,
+            meter_total: crate::progress_total(&plan),
+            total: (0..plan.spixels).map(|s| plan.rendered_in_row(s)).sum(),
+            done: 0,
+            stop: false,
+        };
+        let r = crate::render_plan(&plan, prec, &mut obs);
+        if obs.stop {
+            return fail(
+                nb_status::NB_ERR_CANCELLED,
+                "the progress callback stopped the render",
+            );
+        }
+        if printout {
+            crate::printout(
+                &plan,
+                [p.printout_fpixel, p.printout_spixel],
+                p.lambda0,
+                plan.steps,
+                &mut |t| print(p.print, p.user, &crate::interp_warning(t)),
+                &mut |lines| {
+                    for l in lines {
+                        print(p.print, p.user, &format!("{l}\n"));
+                    }
+                },
+            );
+        }
         // SAFETY: non-null with n writable floats (checked).
         let out = unsafe { std::slice::from_raw_parts_mut(image, n) };
-        let r = crate::render_plan(&plan, prec, &mut Silent);
         for s in 0..plan.spixels {
             for f in 0..plan.fpixels {
                 if plan.is_rendered(f, s) {
@@ -872,6 +1172,151 @@ pub unsafe extern "C" fn nb_render_kernel(
                 }
             }
         }
+        if !p.stats.is_null() {
+            let st = crate::stats::of(&plan, &r);
+            // SAFETY: non-null, a whole nb_render_stats (its struct_size checked above).
+            unsafe {
+                *p.stats = nb_render_stats {
+                    struct_size: std::mem::size_of::<nb_render_stats>() as u32,
+                    max_I: st.max_i,
+                    max_I_x: st.max_pos[0],
+                    max_I_y: st.max_pos[1],
+                    sum: st.sum,
+                    sumsqr: st.sumsq,
+                    sumn: st.count as i64,
+                    omega_sum: r.omega_sum,
+                    exact_kernel: i32::from(r.exact),
+                }
+            };
+        }
         nb_status::NB_OK
+    })
+}
+
+/// Pass `text` to a print callback (NULL: nothing).
+fn print(cb: nb_print_callback, user: *mut c_void, text: &str) {
+    if let Some(f) = cb {
+        let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: the callback is the caller's function; the string lives for the call.
+        unsafe { f(c.as_ptr(), user) };
+    }
+}
+
+/// What the loop printed and reported while it ran, through the caller's callbacks.
+struct LoopObserver {
+    print: nb_print_callback,
+    progress: nb_progress_callback,
+    user: *mut c_void,
+    /// Print the "N% done" lines, counting `meter_total` pixels as nanoBragg does.
+    meter: bool,
+    meter_total: usize,
+    /// Print the interpolation warning (the printout pass prints it otherwise).
+    warn: bool,
+    /// Rendered pixels in all and so far.
+    total: usize,
+    done: usize,
+    stop: bool,
+}
+
+impl Observer for LoopObserver {
+    fn progress(&mut self, rank_done: usize) {
+        if rank_done > self.done {
+            if self.meter {
+                for l in crate::progress_lines(self.done, rank_done, self.meter_total) {
+                    print(self.print, self.user, &format!("{l}\n"));
+                }
+            }
+            self.done = rank_done;
+        }
+        if let Some(f) = self.progress {
+            // SAFETY: the caller's function with the caller's pointer.
+            if unsafe { f(self.done, self.total, self.user) } != 0 {
+                self.stop = true;
+            }
+        }
+    }
+
+    fn interp_trigger(&mut self, t: &InterpTrigger, _rank: usize) {
+        if self.warn {
+            print(self.print, self.user, &crate::interp_warning(t));
+        }
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.stop
+    }
+}
+
+/// Write the output files the options of `sim` ask for (float, SMV, PGM, noise, Fdump.bin),
+/// as [`nb_sim_write_outputs`] does, but from an image the caller rendered (with
+/// [`nb_render_kernel`] from this simulation's kernel parameters) and the statistics that call
+/// returned: the lines `cb` gets (nanoBragg's after its loop, from the empty line and the
+/// solid angle on) print `stats` — max_I and its position, the mean sum/sumn, the rms from
+/// sumsqr, the solid angle omega_sum/steps — and the rmsd pass over `image` about that mean,
+/// as nanoBragg's code after its loop does. This stands in for that code in programs whose
+/// set-up came from [`nb_sim_create`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_sim_write_image_outputs(
+    sim: *const nb_sim,
+    image: *const f32,
+    image_len: usize,
+    stats: *const nb_render_stats,
+    cb: nb_line_callback,
+    user: *mut c_void,
+) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
+    guard(|| {
+        // SAFETY: checked for NULL.
+        let Some(h) = (unsafe { sim.as_ref() }) else {
+            return fail(nb_status::NB_ERR_NULL, "sim is NULL");
+        };
+        if image.is_null() || stats.is_null() {
+            return fail(nb_status::NB_ERR_NULL, "image or stats is NULL");
+        }
+        let plan = h.sim.plan();
+        let n = plan.fpixels * plan.spixels;
+        if image_len != n {
+            return fail(
+                nb_status::NB_ERR_LENGTH,
+                &format!("image_len is {image_len}, the detector has {n} pixels"),
+            );
+        }
+        // SAFETY: non-null; the caller sets struct_size first.
+        let size = unsafe { std::ptr::read_unaligned(stats.cast::<u32>()) };
+        if size as usize != std::mem::size_of::<nb_render_stats>() {
+            return fail(
+                nb_status::NB_ERR_INVALID,
+                &format!(
+                    "stats->struct_size is {size}, nb_render_stats is {} bytes",
+                    std::mem::size_of::<nb_render_stats>()
+                ),
+            );
+        }
+        // SAFETY: non-null, a whole nb_render_stats; `image` has n floats (checked).
+        let (st, image) = unsafe { (*stats, std::slice::from_raw_parts(image, n)) };
+        let finished = crate::stats::finish(
+            plan,
+            image,
+            st.max_I,
+            [st.max_I_x, st.max_I_y],
+            st.sum,
+            st.sumsqr,
+            st.sumn,
+        );
+        let r = Rendered {
+            image: image.to_vec(),
+            interp_trigger: None,
+            omega_sum: st.omega_sum,
+            exact: false,
+            stats: Some(finished),
+        };
+        let products = h.sim.products(&r);
+        match h
+            .sim
+            .write_outputs(&r, &products, &mut |l| emit(cb, user, l))
+        {
+            Ok(()) => nb_status::NB_OK,
+            Err(e) => fail(status_of(&e), &e.to_string()),
+        }
     })
 }

@@ -154,14 +154,12 @@ impl Simulation {
             // the integer image needs only max_I: compute it beside the serial sums
             let int_scale = output::int_scale(o.intfile_scale, stats::max(plan, &r.image).0);
             let (stats, int_pixels) = rayon::join(
-                || stats::compute(plan, &r.image),
+                || stats::of(plan, r),
                 || output::int_image(plan, &r.image, int_scale, o.adc),
             );
             (stats, int_scale, int_pixels)
         } else {
-            let stats = r
-                .stats
-                .unwrap_or_else(|| stats::compute_rows(plan, &r.image));
+            let stats = stats::of(plan, r);
             let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
             let int_pixels = output::int_image(plan, &r.image, int_scale, o.adc);
             (stats, int_scale, int_pixels)
@@ -334,31 +332,64 @@ impl Simulation {
         if !o.printout {
             return Vec::new();
         }
-        let plan = &self.plan;
-        let prep = kernel::Prepared::new(plan);
-        let mut st = prep.initial_state();
-        let [pf, ps] = o.printout_pixel;
         let mut lines = Vec::new();
-        for s in 0..plan.spixels {
-            for f in 0..plan.fpixels {
-                if !plan.is_rendered(f, s) {
-                    continue;
-                }
-                let mut tr = kernel::exact::PixelTrace::default();
-                kernel::exact::pixel(&prep, f, s, &mut st, Some(&mut tr), None);
-                if (f as i32 == pf && s as i32 == ps) || pf < 0 {
-                    lines.extend(trace_lines(
-                        f,
-                        s,
-                        &tr,
-                        self.exp.opts.lambda0,
-                        self.exp.steps as f64,
-                    ));
-                }
-            }
-        }
+        printout(
+            &self.plan,
+            o.printout_pixel,
+            o.lambda0,
+            self.exp.steps as f64,
+            &mut |_| {},
+            &mut |l| lines.extend(l),
+        );
         lines
     }
+}
+
+/// The reference's `-printout` pass: every rendered pixel in serial order with the exact
+/// kernel; `on_lines` gets the dump of the pixel `pixel` = (fast, slow), or of every pixel when
+/// the fast index is negative; `on_trigger` gets the first out-of-range interpolation when it
+/// happens, before the dump of the pixel it happened in (where the reference prints its
+/// warning).
+pub fn printout(
+    plan: &RenderPlan,
+    pixel: [i32; 2],
+    lambda0: f64,
+    steps: f64,
+    on_trigger: &mut dyn FnMut(&kernel::InterpTrigger),
+    on_lines: &mut dyn FnMut(Vec<String>),
+) {
+    let prep = kernel::Prepared::new(plan);
+    let mut st = prep.initial_state();
+    let [pf, ps] = pixel;
+    for s in 0..plan.spixels {
+        for f in 0..plan.fpixels {
+            if !plan.is_rendered(f, s) {
+                continue;
+            }
+            let mut tr = kernel::exact::PixelTrace::default();
+            let (_, trigger) = kernel::exact::pixel(&prep, f, s, &mut st, Some(&mut tr), None);
+            if let Some(t) = &trigger {
+                on_trigger(t);
+            }
+            if (f as i64 == pf as i64 && s as i64 == ps as i64) || pf < 0 {
+                on_lines(trace_lines(f, s, &tr, lambda0, steps));
+            }
+        }
+    }
+}
+
+/// The reference's interpolation warning as it prints it: two lines, the second without its
+/// newline (the next output continues it).
+pub fn interp_warning(t: &kernel::InterpTrigger) -> String {
+    format!(
+        "WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: {},{},{},{},{},{} \nWARNING: further warnings will not be printed! ",
+        fmt_g(t.hkl[0]),
+        fmt_g(t.hkl[1]),
+        fmt_g(t.hkl[2]),
+        t.hkl0[0],
+        t.hkl0[1],
+        t.hkl0[2]
+    )
 }
 
 fn trace_lines(

@@ -5,13 +5,18 @@
 
 use crate::plan::RenderPlan;
 
-/// The statistics the reference prints after the loop (`max_I`, `mean`, `rms`, `rmsd`).
+/// The statistics the reference prints after the loop (`max_I`, `mean`, `rms`, `rmsd`), with
+/// the loop's sums they come from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Stats {
     /// Largest pixel value (as stored, f32 widened) and the (Fdet, Sdet) position, metres, of
     /// the last sub-pixel of that pixel.
     pub max_i: f64,
     pub max_pos: [f64; 2],
+    /// Σ value and Σ value² (each square in single precision) over rendered pixels: the
+    /// reference's `sum` and `sumsqr` as its loop leaves them.
+    pub sum: f64,
+    pub sumsq: f64,
     pub mean: f64,
     pub rms: f64,
     pub rmsd: f64,
@@ -100,7 +105,24 @@ pub fn compute(plan: &RenderPlan, image: &[f32]) -> Stats {
             plan.sub_position(s, last_sub),
         ]
     });
-    let count = n as usize;
+    finish(plan, image, max_i, max_pos, sum, sumsq, n)
+}
+
+/// The reference's statistics after its loop, from what the loop accumulated (the largest value
+/// and its position, `sum`, `sumsqr` and the count `sumn`): mean and rms from the sums (a count
+/// ≤ 0 counts as 1 for the mean, ≤ 1 as 2 for the rms), then the rmsd pass about that mean over
+/// every ROI pixel of `image`, masked ones included, in raster order.
+pub fn finish(
+    plan: &RenderPlan,
+    image: &[f32],
+    max_i: f64,
+    max_pos: [f64; 2],
+    sum: f64,
+    sumsq: f64,
+    mut n: i64,
+) -> Stats {
+    let (fr, sr) = roi_ranges(plan);
+    let count = n.max(0) as usize;
     if n <= 0 {
         n = 1;
     }
@@ -124,10 +146,23 @@ pub fn compute(plan: &RenderPlan, image: &[f32]) -> Stats {
     Stats {
         max_i,
         max_pos,
+        sum,
+        sumsq,
         mean,
         rms,
         rmsd,
         count,
+    }
+}
+
+/// The statistics of a render: for the exact kernel summed in the reference's serial order
+/// ([`compute`]), otherwise the ones the render took row by row ([`compute_rows`]). What the
+/// CLI prints and the C API returns.
+pub fn of(plan: &RenderPlan, r: &crate::kernel::Rendered) -> Stats {
+    if r.exact {
+        compute(plan, &r.image)
+    } else {
+        r.stats.unwrap_or_else(|| compute_rows(plan, &r.image))
     }
 }
 
@@ -269,6 +304,8 @@ pub fn combine(plan: &RenderPlan, rows: &[RowStats]) -> Stats {
     Stats {
         max_i,
         max_pos,
+        sum,
+        sumsq,
         mean,
         rms,
         rmsd: (sq / (m - 1) as f64).sqrt(),

@@ -4,6 +4,11 @@
 //! * c_ref/nb_driver.c, a legacy-style main(), linked against the static and against the
 //!   shared library, writes the same files as the nanoBragg CLI, byte for byte, and prints the
 //!   same statistics lines, on golden cases;
+//! * c_ref/nb_legacy.c, a C89 nanoBragg-style main() whose pixel loop is nb_render_kernel()
+//!   (F in separately allocated rows, the loop's printing and statistics through the kernel
+//!   API), reproduces the reference's files and stdout on every golden case, static and shared,
+//!   with an integration of at most 30 lines;
+//! * c_ref/nb_abi1_caller.c, built against the ABI-1 header, still works with this library;
 //! * c_ref/nb_threads.c renders two handles at once from two C threads.
 
 mod common;
@@ -38,21 +43,27 @@ fn manifest() -> &'static Path {
 
 /// Compile `source` (in c_ref/) into `out`, linked statically or dynamically.
 fn compile(source: &str, out: &Path, shared: bool) {
+    compile_with(
+        source,
+        out,
+        shared,
+        &["-std=c99"],
+        &manifest().join("include"),
+    );
+}
+
+/// As [`compile`], with the given dialect flags and header folder.
+fn compile_with(source: &str, out: &Path, shared: bool, dialect: &[&str], include: &Path) {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let lib = lib_dir();
     let mut cmd = Command::new(&cc);
-    cmd.args([
-        "-std=c99",
-        "-D_POSIX_C_SOURCE=200809L",
-        "-O2",
-        "-Wall",
-        "-Werror",
-    ])
-    .arg("-I")
-    .arg(manifest().join("include"))
-    .arg(manifest().join("c_ref").join(source))
-    .arg("-o")
-    .arg(out);
+    cmd.args(dialect)
+        .args(["-D_POSIX_C_SOURCE=200809L", "-O2", "-Wall", "-Werror"])
+        .arg("-I")
+        .arg(include)
+        .arg(manifest().join("c_ref").join(source))
+        .arg("-o")
+        .arg(out);
     if shared {
         cmd.arg("-L")
             .arg(&lib)
@@ -219,4 +230,205 @@ fn two_handles_render_at_once_from_two_c_threads() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok");
+}
+
+/// The reference's stdout lines a run must reproduce: all but its banner and the `mmap`
+/// pointer line (as tests/golden.rs).
+fn comparable_stdout(s: &str) -> Vec<&str> {
+    s.split('\n')
+        .filter(|l| {
+            !l.starts_with("nanoBragg nanocrystal")
+                && !l.starts_with("nanobragg ")
+                && !l.starts_with("mmap(")
+        })
+        .collect()
+}
+
+/// c_ref/nb_legacy.c built as C89 against the static and the shared library.
+fn legacy_drivers(build: &Scratch) -> [(&'static str, PathBuf); 2] {
+    let drivers = [
+        ("static", build.join("nb_legacy_static")),
+        ("shared", build.join("nb_legacy_shared")),
+    ];
+    let c89 = ["-std=c89", "-pedantic", "-Wextra"];
+    let include = manifest().join("include");
+    compile_with("nb_legacy.c", &drivers[0].1, false, &c89, &include);
+    compile_with("nb_legacy.c", &drivers[1].1, true, &c89, &include);
+    drivers
+}
+
+#[test]
+fn the_legacy_driver_reproduces_the_reference() {
+    let build = Scratch::new("legacy");
+    let drivers = legacy_drivers(&build);
+    let mut failures = Vec::new();
+    let mut files_compared = 0;
+    let cases = common::all_cases();
+    for case in &cases {
+        for (kind, driver) in &drivers {
+            let dir = prepare(case);
+            let r = run(driver, &case.args, dir.path());
+            if r.code != 0 {
+                failures.push(format!("{} ({kind}): exit {}", case.name, r.code));
+                continue;
+            }
+            for f in [
+                "float.bin",
+                "int.img",
+                "noise.img",
+                "image.pgm",
+                "Fdump.bin",
+            ] {
+                let want = case.outputs.join(f);
+                if want.exists() {
+                    files_compared += 1;
+                    if std::fs::read(dir.join(f)).ok() != std::fs::read(&want).ok() {
+                        failures.push(format!("{} ({kind}): {f} differs", case.name));
+                    }
+                }
+            }
+            let gold = std::fs::read_to_string(case.outputs.join("stdout.txt")).expect("stdout");
+            let (want, got) = (comparable_stdout(&gold), comparable_stdout(&r.stdout));
+            if want != got {
+                let at = want.iter().zip(&got).position(|(a, b)| a != b);
+                let at = at.unwrap_or(want.len().min(got.len()));
+                failures.push(format!(
+                    "{} ({kind}): stdout line {} differs:\n  want: {:?}\n  got:  {:?}",
+                    case.name,
+                    at + 1,
+                    want.get(at),
+                    got.get(at)
+                ));
+            }
+            // the lines the statistics and solid angle are printed from
+            for key in ["solid angle subtended", "max_I = ", "mean= "] {
+                assert!(
+                    got.iter().any(|l| l.starts_with(key)),
+                    "{}: {key}",
+                    case.name
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cases.len() >= 52);
+    assert!(files_compared >= 2 * cases.len());
+}
+
+#[test]
+fn the_legacy_driver_prints_the_printout_dump_like_the_cli() {
+    let build = Scratch::new("legacy-printout");
+    let drivers = legacy_drivers(&build);
+    for (name, prefix) in [
+        ("cubic_default", &["-printout_pixel", "70", "61"][..]),
+        ("interp_fallback", &["-printout_pixel", "3", "100"]),
+    ] {
+        let case = golden_case(name);
+        let args = common::with_prefix(prefix, &case.args);
+        let cli_dir = prepare(&case);
+        let cli_args = common::with_prefix(&["-precision", "double"], &args);
+        let cli = run(Path::new(BIN), &cli_args, cli_dir.path());
+        assert_eq!(cli.code, 0);
+        assert!(cli.stdout.contains(" : stol = "), "{name}: no dump");
+        for (kind, driver) in &drivers {
+            let dir = prepare(&case);
+            let r = run(driver, &args, dir.path());
+            assert_eq!(r.code, 0, "{name} ({kind})");
+            assert_eq!(
+                comparable_stdout(&r.stdout),
+                comparable_stdout(&cli.stdout),
+                "{name} ({kind}): stdout"
+            );
+            assert!(
+                std::fs::read(dir.join("float.bin")).ok()
+                    == std::fs::read(case.outputs.join("float.bin")).ok(),
+                "{name} ({kind}): float.bin"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_legacy_kernel_integration_is_at_most_30_lines() {
+    let text = std::fs::read_to_string(manifest().join("c_ref/nb_legacy.c")).expect("source");
+    let (mut inside, mut lines, mut regions) = (false, 0, 0);
+    for l in text.lines() {
+        let t = l.trim();
+        if t.starts_with("/* ---- end nanobragg kernel") {
+            assert!(inside);
+            inside = false;
+        } else if t.starts_with("/* ---- nanobragg kernel") {
+            assert!(!inside);
+            inside = true;
+            regions += 1;
+        } else if inside && !t.is_empty() {
+            lines += 1;
+        }
+    }
+    assert!(!inside && regions == 2, "markers");
+    assert!(lines <= 30, "the kernel integration has {lines} lines");
+    assert!(text.contains("nb_render_kernel(&p,") && text.contains("p.fhkl_rows ="));
+}
+
+#[test]
+fn an_abi1_caller_still_works() {
+    let build = Scratch::new("abi1");
+    let program = build.join("nb_abi1_caller");
+    compile_with(
+        "nb_abi1_caller.c",
+        &program,
+        false,
+        &["-std=c99"],
+        &manifest().join("tests/data/abi1"),
+    );
+    for name in ["hkl_cubic", "mosaic", "roi"] {
+        let case = golden_case(name);
+        let dir = prepare(&case);
+        let mut args = vec!["abi1.bin".to_string()];
+        args.extend(case.args.iter().cloned());
+        let r = run(&program, &args, dir.path());
+        assert_eq!(r.code, 0, "{name}: {}", r.stdout);
+        assert_eq!(r.stdout.trim(), "696 ok", "ABI-1 struct size");
+        assert!(
+            std::fs::read(dir.join("abi1.bin")).ok()
+                == std::fs::read(case.outputs.join("float.bin")).ok(),
+            "{name}: the ABI-1 caller's image differs from the reference's"
+        );
+    }
+}
+
+#[test]
+fn the_legacy_driver_reproduces_the_references_printout() {
+    let build = Scratch::new("legacy-ref-printout");
+    let drivers = legacy_drivers(&build);
+    let data = manifest().join("tests/data/reference_printout");
+    let inputs = golden_case("cubic_default");
+    for name in ["every_pixel", "interp_before_dump"] {
+        let want = data.join(name);
+        let args: Vec<String> = std::fs::read_to_string(want.join("args.txt"))
+            .expect("args")
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let gold = std::fs::read_to_string(want.join("stdout.txt")).expect("stdout");
+        assert!(
+            gold.contains(" : stol = "),
+            "{name}: no dump in the reference's stdout"
+        );
+        for (kind, driver) in &drivers {
+            let dir = prepare(&inputs);
+            let r = run(driver, &args, dir.path());
+            assert_eq!(r.code, 0, "{name} ({kind})");
+            assert_eq!(
+                comparable_stdout(&r.stdout),
+                comparable_stdout(&gold),
+                "{name} ({kind}): stdout"
+            );
+            assert!(
+                std::fs::read(dir.join("float.bin")).ok()
+                    == std::fs::read(want.join("float.bin")).ok(),
+                "{name} ({kind}): float.bin"
+            );
+        }
+    }
 }

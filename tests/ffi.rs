@@ -385,3 +385,703 @@ fn version_functions() {
     let v = unsafe { CStr::from_ptr(nb_version()) }.to_str().unwrap();
     assert_eq!(v, env!("CARGO_PKG_VERSION"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// ABI 2: the kernel level as a legacy program's loop uses it
+
+const DOUBLE: i32 = nb_precision::NB_PRECISION_DOUBLE as i32;
+const SINGLE: i32 = nb_precision::NB_PRECISION_SINGLE as i32;
+
+/// A simulation of a golden case, created in a folder holding the golden inputs, with its
+/// whole (ABI-2) kernel parameters. The folder must outlive the handle only while creating.
+struct Legacy {
+    _dir: common::Scratch,
+    sim: *mut nb_sim,
+    params: nb_kernel_params,
+    case: common::Case,
+}
+
+impl Drop for Legacy {
+    fn drop(&mut self) {
+        // SAFETY: a handle from nb_sim_create, freed once.
+        unsafe { nb_sim_free(self.sim) };
+    }
+}
+
+/// `extra` goes before the case's arguments, `last` after them.
+fn legacy_with(name: &str, extra: &[&str], last: &[&str]) -> Legacy {
+    let case = common::all_cases()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("golden case {name}"));
+    let dir = common::prepare(&case);
+    let mut args = common::with_prefix(extra, &case.args);
+    args.extend(last.iter().map(|a| a.to_string()));
+    let line = args.join(" ");
+    let sim = common::in_dir(dir.path(), || {
+        let (s, sim) = create(&line);
+        assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+        sim
+    });
+    // SAFETY: a zeroed nb_kernel_params is valid (NULL pointers, 0 values); sim is live.
+    let params = unsafe {
+        let mut p = std::mem::MaybeUninit::<nb_kernel_params>::zeroed().assume_init();
+        let s = nb_sim_kernel_params_ex(sim, &mut p, std::mem::size_of::<nb_kernel_params>());
+        assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+        p
+    };
+    assert_eq!(
+        params.struct_size as usize,
+        std::mem::size_of::<nb_kernel_params>()
+    );
+    Legacy {
+        _dir: dir,
+        sim,
+        params,
+        case,
+    }
+}
+
+fn legacy(name: &str, extra: &[&str]) -> Legacy {
+    legacy_with(name, extra, &[])
+}
+
+fn new_stats() -> nb_render_stats {
+    nb_render_stats {
+        struct_size: std::mem::size_of::<nb_render_stats>() as u32,
+        ..Default::default()
+    }
+}
+
+/// Render `p` (its own stats pointer is replaced) into a fresh image; the status, image and
+/// statistics.
+fn render(p: &nb_kernel_params, precision: i32) -> (nb_status, Vec<f32>, nb_render_stats) {
+    let mut st = new_stats();
+    let p = nb_kernel_params {
+        stats: &mut st,
+        ..*p
+    };
+    let mut img = vec![0f32; (p.fpixels * p.spixels) as usize];
+    // SAFETY: p's pointers are valid for the call; img has fpixels*spixels floats.
+    let s = unsafe { nb_render_kernel(&p, precision, img.as_mut_ptr(), img.len()) };
+    (s, img, st)
+}
+
+/// The loop's statistics computed here, plainly, from an image and the kernel parameters:
+/// (max, its (fast, slow) pixel, sum, sum of single-precision squares, count).
+fn plain_stats(p: &nb_kernel_params, img: &[f32]) -> (f64, Option<(usize, usize)>, f64, f64, i64) {
+    // SAFETY: a mask of mask_len values when non-null.
+    let mask =
+        (!p.mask.is_null()).then(|| unsafe { std::slice::from_raw_parts(p.mask, p.mask_len) });
+    let (mut max, mut at, mut sum, mut sumsq, mut n) = (0f64, None, 0f64, 0f64, 0i64);
+    for s in 0..p.spixels {
+        for f in 0..p.fpixels {
+            let inside = f >= p.roi_xmin && f <= p.roi_xmax && s >= p.roi_ymin && s <= p.roi_ymax;
+            let i = (s * p.fpixels + f) as usize;
+            if !inside || mask.is_some_and(|m| m[i] == 0) {
+                continue;
+            }
+            let v = img[i];
+            if v as f64 > max {
+                max = v as f64;
+                at = Some((f as usize, s as usize));
+            }
+            sum += v as f64;
+            sumsq += (v * v) as f64;
+            n += 1;
+        }
+    }
+    (max, at, sum, sumsq, n)
+}
+
+#[test]
+fn kernel_statistics_are_the_loops() {
+    for (name, extra) in [
+        ("cubic_default", &[][..]),
+        ("roi", &[]),
+        ("mask", &[]),
+        ("thickness", &[]),
+        ("mosaic", &[]),
+        ("water_fluence", &[]),
+    ] {
+        let l = legacy(name, extra);
+        let p = &l.params;
+        let (s, img, st) = render(p, DOUBLE);
+        assert_eq!(s, nb_status::NB_OK, "{name}: {}", last_error());
+        assert_eq!(st.exact_kernel, 1);
+        // the image is the reference's
+        let gold = common::read_f32(&l.case.outputs.join("float.bin"));
+        assert!(img == gold, "{name}: image differs from the reference's");
+        // the sums, computed here
+        let (max, at, sum, sumsq, n) = plain_stats(p, &img);
+        assert_eq!(
+            (st.max_I, st.sum, st.sumsqr, st.sumn),
+            (max, sum, sumsq, n),
+            "{name}"
+        );
+        // the position: the last sub-pixel of the maximum's pixel
+        let (f, sl) = at.expect("a positive pixel");
+        let sub = p.pixel_size / p.oversample as f64;
+        let pos = |i: usize| {
+            sub * (i * p.oversample as usize + p.oversample as usize - 1) as f64 + sub / 2.0
+        };
+        assert_eq!(
+            (st.max_I_x, st.max_I_y),
+            (pos(f), pos(sl)),
+            "{name}: max_I position"
+        );
+        // the CLI's statistics and solid angle, from the same render
+        let sim = common::in_dir(l._dir.path(), || {
+            nanobragg::Simulation::from_args_with_time_seed(
+                &common::with_prefix(&["-precision", "double"], &l.case.args),
+                -1,
+            )
+            .expect("setup")
+        });
+        let r = sim.render(&mut nanobragg::kernel::Silent);
+        let cli = sim.products(&r).stats;
+        assert_eq!(
+            (cli.max_i, cli.max_pos, cli.sum, cli.sumsq, cli.count as i64),
+            (
+                st.max_I,
+                [st.max_I_x, st.max_I_y],
+                st.sum,
+                st.sumsqr,
+                st.sumn
+            ),
+            "{name}: CLI statistics"
+        );
+        assert_eq!(r.omega_sum, st.omega_sum, "{name}: omega_sum");
+        // the solid-angle line the reference printed
+        let stdout = std::fs::read_to_string(l.case.outputs.join("stdout.txt")).expect("stdout");
+        let want = stdout
+            .lines()
+            .find(|x| x.starts_with("solid angle subtended"))
+            .expect("solid angle line");
+        let steps = p.steps as f64;
+        let got = format!(
+            "solid angle subtended by detector = {} steradian ( {}% sphere)",
+            nanobragg::cfmt::fmt_g(st.omega_sum / steps),
+            nanobragg::cfmt::fmt_g(100.0 * st.omega_sum / steps / 4.0 / std::f64::consts::PI)
+        );
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn single_precision_statistics_are_the_clis() {
+    for (name, exact) in [
+        ("cubic_default", 0),
+        ("mosaic", 0),
+        ("tophat_spots", 1),
+        ("oversample_flags", 1),
+    ] {
+        let l = legacy(name, &[]);
+        let (s, img, st) = render(&l.params, SINGLE);
+        assert_eq!(s, nb_status::NB_OK, "{name}: {}", last_error());
+        assert_eq!(st.exact_kernel, exact, "{name}: kernel used");
+        let sim = common::in_dir(l._dir.path(), || {
+            nanobragg::Simulation::from_args_with_time_seed(
+                &common::with_prefix(&["-precision", "single"], &l.case.args),
+                -1,
+            )
+            .expect("setup")
+        });
+        let r = sim.render(&mut nanobragg::kernel::Silent);
+        assert!(r.image == img, "{name}: image differs from the CLI's");
+        let cli = sim.products(&r).stats;
+        assert_eq!(
+            (cli.max_i, cli.max_pos, cli.sum, cli.sumsq, cli.count as i64),
+            (
+                st.max_I,
+                [st.max_I_x, st.max_I_y],
+                st.sum,
+                st.sumsqr,
+                st.sumn
+            ),
+            "{name}: CLI statistics"
+        );
+        assert_eq!(r.omega_sum, st.omega_sum, "{name}: omega_sum");
+    }
+}
+
+/// nanoBragg's F layout: separately allocated rows behind plane and row pointer arrays.
+struct Rows {
+    _rows: Vec<Vec<f64>>,
+    _planes: Vec<Vec<*const f64>>,
+    top: Vec<*const *const f64>,
+}
+
+fn rows_of(p: &nb_kernel_params) -> Rows {
+    let r = |lo: i32, hi: i32| (hi - lo + 2) as usize;
+    let (nh, nk, nl) = (
+        r(p.h_min, p.h_max),
+        r(p.k_min, p.k_max),
+        r(p.l_min, p.l_max),
+    );
+    // SAFETY: fhkl has fhkl_len values.
+    let flat = unsafe { std::slice::from_raw_parts(p.fhkl, p.fhkl_len) };
+    assert_eq!(flat.len(), nh * nk * nl);
+    let rows: Vec<Vec<f64>> = flat.chunks(nl).map(|c| c.to_vec()).collect();
+    let planes: Vec<Vec<*const f64>> = rows
+        .chunks(nk)
+        .map(|plane| plane.iter().map(|row| row.as_ptr()).collect())
+        .collect();
+    let top = planes.iter().map(|pl| pl.as_ptr()).collect();
+    Rows {
+        _rows: rows,
+        _planes: planes,
+        top,
+    }
+}
+
+#[test]
+fn nanobraggs_f_rows_render_like_the_contiguous_grid() {
+    for name in ["hkl_cubic", "interp_fallback", "mat_hkl"] {
+        let l = legacy(name, &[]);
+        assert!(l.params.hkls > 0 && !l.params.fhkl.is_null());
+        let rows = rows_of(&l.params);
+        let p = nb_kernel_params {
+            fhkl: null(),
+            fhkl_len: 0,
+            fhkl_rows: rows.top.as_ptr(),
+            ..l.params
+        };
+        let (s, img, st) = render(&p, DOUBLE);
+        assert_eq!(s, nb_status::NB_OK, "{name}: {}", last_error());
+        let gold = common::read_f32(&l.case.outputs.join("float.bin"));
+        assert!(
+            img == gold,
+            "{name}: image from rows differs from the reference's"
+        );
+        let (s2, img2, st2) = render(&l.params, DOUBLE);
+        assert_eq!(s2, nb_status::NB_OK);
+        assert!(
+            img == img2 && st == st2,
+            "{name}: rows and contiguous grid differ"
+        );
+        let (s3, img3, _) = render(&p, SINGLE);
+        let (_, img4, _) = render(&l.params, SINGLE);
+        assert_eq!(s3, nb_status::NB_OK);
+        assert!(
+            img3 == img4,
+            "{name}: single precision, rows and contiguous grid differ"
+        );
+    }
+}
+
+#[test]
+fn abi2_misuse() {
+    let l = legacy("hkl_cubic", &[]);
+    let good = l.params;
+    let n = (good.fpixels * good.spixels) as usize;
+    let mut img = vec![-1f32; n];
+    let rows = rows_of(&good);
+    let row_params = nb_kernel_params {
+        fhkl: null(),
+        fhkl_len: 0,
+        fhkl_rows: rows.top.as_ptr(),
+        ..good
+    };
+    // a NULL plane, a NULL row
+    let mut top = rows.top.clone();
+    top[2] = null();
+    let mut plane = rows._planes[1].clone();
+    plane[3] = null();
+    let mut top2 = rows.top.clone();
+    top2[1] = plane.as_ptr();
+    let mut bad_stats = new_stats();
+    bad_stats.struct_size = 12;
+    let cases: Vec<(nb_kernel_params, nb_status, &str)> = vec![
+        (
+            nb_kernel_params {
+                fhkl_rows: top.as_ptr(),
+                ..row_params
+            },
+            nb_status::NB_ERR_NULL,
+            "fhkl_rows[2] is NULL",
+        ),
+        (
+            nb_kernel_params {
+                fhkl_rows: top2.as_ptr(),
+                ..row_params
+            },
+            nb_status::NB_ERR_NULL,
+            "fhkl_rows[1][3] is NULL",
+        ),
+        (
+            nb_kernel_params {
+                fhkl_rows: rows.top.as_ptr(),
+                ..good
+            },
+            nb_status::NB_ERR_INVALID,
+            "both fhkl and fhkl_rows",
+        ),
+        (
+            nb_kernel_params {
+                stats: &mut bad_stats,
+                ..good
+            },
+            nb_status::NB_ERR_INVALID,
+            "stats->struct_size is 12",
+        ),
+        (
+            nb_kernel_params {
+                struct_size: good.struct_size - 8,
+                ..good
+            },
+            nb_status::NB_ERR_INVALID,
+            "struct_size",
+        ),
+        (
+            nb_kernel_params {
+                struct_size: NB_KERNEL_PARAMS_V1_SIZE + 8,
+                ..good
+            },
+            nb_status::NB_ERR_INVALID,
+            "ABI 1",
+        ),
+    ];
+    for (i, (p, want, word)) in cases.iter().enumerate() {
+        // SAFETY: the pointers are valid or NULL on purpose.
+        let s = unsafe { nb_render_kernel(p, 1, img.as_mut_ptr(), n) };
+        expect(s, *want, &[word]);
+        assert!(
+            img.iter().all(|&v| v == -1.0),
+            "case {i}: a failed call wrote the image"
+        );
+    }
+    assert_eq!(bad_stats.max_I, 0.0, "refused stats were written");
+    // hkls = 0: no grid, whatever the F pointers (dangling: never read) and ranges say
+    let p = nb_kernel_params {
+        hkls: 0,
+        fhkl: std::ptr::dangling(),
+        fhkl_len: 1,
+        fhkl_rows: std::ptr::dangling(),
+        h_max: -100,
+        ..good
+    };
+    let (s, img0, _) = render(&p, DOUBLE);
+    assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+    let no_grid = nb_kernel_params {
+        hkls: 0,
+        fhkl: null(),
+        fhkl_len: 0,
+        ..good
+    };
+    assert!(
+        img0 == render(&no_grid, DOUBLE).1,
+        "hkls = 0 read the F pointers or ranges"
+    );
+
+    // nb_sim_kernel_params_ex
+    let mut out = good;
+    // SAFETY (all calls below): the pointers are NULL on purpose or valid.
+    unsafe {
+        let full = std::mem::size_of::<nb_kernel_params>();
+        expect(
+            nb_sim_kernel_params_ex(null(), &mut out, full),
+            nb_status::NB_ERR_NULL,
+            &["sim"],
+        );
+        expect(
+            nb_sim_kernel_params_ex(l.sim, null_mut(), full),
+            nb_status::NB_ERR_NULL,
+            &["out"],
+        );
+        expect(
+            nb_sim_kernel_params_ex(l.sim, &mut out, full - 8),
+            nb_status::NB_ERR_LENGTH,
+            &["out_size", &full.to_string()],
+        );
+        // nb_sim_write_image_outputs
+        let st = new_stats();
+        expect(
+            nb_sim_write_image_outputs(null(), img.as_ptr(), n, &st, None, null_mut()),
+            nb_status::NB_ERR_NULL,
+            &["sim"],
+        );
+        expect(
+            nb_sim_write_image_outputs(l.sim, null(), n, &st, None, null_mut()),
+            nb_status::NB_ERR_NULL,
+            &["image"],
+        );
+        expect(
+            nb_sim_write_image_outputs(l.sim, img.as_ptr(), n, null(), None, null_mut()),
+            nb_status::NB_ERR_NULL,
+            &["stats"],
+        );
+        expect(
+            nb_sim_write_image_outputs(l.sim, img.as_ptr(), n - 1, &st, None, null_mut()),
+            nb_status::NB_ERR_LENGTH,
+            &["image_len"],
+        );
+        expect(
+            nb_sim_write_image_outputs(l.sim, img.as_ptr(), n, &bad_stats, None, null_mut()),
+            nb_status::NB_ERR_INVALID,
+            &["struct_size"],
+        );
+    }
+    assert!(
+        !l._dir.join("float.bin").exists(),
+        "a refused call wrote an output file"
+    );
+}
+
+#[test]
+fn an_abi1_struct_is_read_only_to_its_size() {
+    let l = legacy("hkl_cubic", &[]);
+    let v1 = NB_KERNEL_PARAMS_V1_SIZE as usize;
+    // ABI 1's nb_kernel_params ended with fix_quirks, padded to 8 bytes
+    assert_eq!(
+        v1,
+        (std::mem::offset_of!(nb_kernel_params, fix_quirks) + 4).next_multiple_of(8)
+    );
+    // the ABI-1 call fills no more than an ABI-1 struct
+    let mut buf = vec![0xA5u8; std::mem::size_of::<nb_kernel_params>() + 64];
+    // SAFETY: buf has room for a whole struct; the call may write v1 bytes (u8 alignment is
+    // enough for a byte copy, the library writes bytes).
+    let s = unsafe { nb_sim_kernel_params(l.sim, buf.as_mut_ptr().cast()) };
+    assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+    assert!(
+        buf[v1..].iter().all(|&b| b == 0xA5),
+        "wrote past the ABI-1 struct"
+    );
+    assert_eq!(
+        u32::from_ne_bytes(buf[..4].try_into().unwrap()),
+        NB_KERNEL_PARAMS_V1_SIZE
+    );
+    // an ABI-1 struct followed by garbage renders as the whole struct with its defaults
+    let mut whole = std::mem::MaybeUninit::<nb_kernel_params>::uninit();
+    let garbage = vec![0xA5u8; std::mem::size_of::<nb_kernel_params>()];
+    // SAFETY: the first v1 bytes of a valid struct, then garbage bytes: read by the library
+    // only up to struct_size (which this test checks), never as a Rust value.
+    let p = unsafe {
+        std::ptr::copy_nonoverlapping(
+            garbage.as_ptr(),
+            whole.as_mut_ptr().cast::<u8>(),
+            garbage.len(),
+        );
+        std::ptr::copy_nonoverlapping(buf.as_ptr(), whole.as_mut_ptr().cast::<u8>(), v1);
+        whole.as_ptr()
+    };
+    let n = (l.params.fpixels * l.params.spixels) as usize;
+    let mut img = vec![0f32; n];
+    // SAFETY: p points to a struct whose first struct_size bytes are an ABI-1 struct.
+    let s = unsafe { nb_render_kernel(p, 1, img.as_mut_ptr(), n) };
+    assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+    let gold = common::read_f32(&l.case.outputs.join("float.bin"));
+    assert!(img == gold, "the ABI-1 struct rendered a different image");
+}
+
+type Calls = Vec<(usize, usize)>;
+
+extern "C" fn record_progress(done: usize, total: usize, user: *mut c_void) -> i32 {
+    // SAFETY: `user` is the &mut (Calls, Option<usize>) passed by the test.
+    let (calls, stop_at) = unsafe { &mut *(user as *mut (Calls, Option<usize>)) };
+    calls.push((done, total));
+    i32::from(stop_at.is_some_and(|k| calls.len() >= k))
+}
+
+extern "C" fn collect_text(text: *const c_char, user: *mut c_void) {
+    // SAFETY: `user` is the &mut String passed by the test; text is NUL-terminated.
+    unsafe {
+        (*(user as *mut String)).push_str(&CStr::from_ptr(text).to_string_lossy());
+    }
+}
+
+#[test]
+fn progress_reports_and_stops() {
+    let l = legacy("roi", &[]);
+    let mut state: (Calls, Option<usize>) = (Vec::new(), None);
+    let p = nb_kernel_params {
+        progress: Some(record_progress),
+        user: &mut state as *mut _ as *mut c_void,
+        ..l.params
+    };
+    let (s, img, st) = render(&p, DOUBLE);
+    assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+    let calls = &state.0;
+    let rendered = st.sumn as usize;
+    assert_eq!(rendered, 61 * 71, "-roi 20 80 30 100");
+    assert!(!calls.is_empty());
+    assert!(calls.iter().all(|&(_, t)| t == rendered), "total");
+    assert!(calls.windows(2).all(|w| w[0].0 <= w[1].0), "done decreased");
+    assert_eq!(calls.last().unwrap().0, rendered, "last report");
+    // stop at the first report: NB_ERR_CANCELLED, nothing written
+    let mut state: (Calls, Option<usize>) = (Vec::new(), Some(1));
+    let mut st = new_stats();
+    let p = nb_kernel_params {
+        progress: Some(record_progress),
+        user: &mut state as *mut _ as *mut c_void,
+        stats: &mut st,
+        ..l.params
+    };
+    let mut out = vec![-1f32; img.len()];
+    // SAFETY: valid pointers for the call.
+    let s = unsafe { nb_render_kernel(&p, 1, out.as_mut_ptr(), out.len()) };
+    expect(s, nb_status::NB_ERR_CANCELLED, &["progress callback"]);
+    assert_eq!(state.0.len(), 1, "reports after the stop");
+    assert!(
+        out.iter().all(|&v| v == -1.0),
+        "a stopped render wrote the image"
+    );
+    assert_eq!(st, new_stats(), "a stopped render wrote the statistics");
+}
+
+/// The text a render printed through `print`.
+fn printed(p: &nb_kernel_params, precision: i32) -> (String, Vec<f32>) {
+    let mut text = String::new();
+    let p = nb_kernel_params {
+        print: Some(collect_text),
+        user: &mut text as *mut String as *mut c_void,
+        ..*p
+    };
+    let (s, img, _) = render(&p, precision);
+    assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+    (text, img)
+}
+
+#[test]
+fn the_loop_prints_what_the_reference_printed() {
+    // progress lines, and the interpolation warning among them: the reference's stdout between
+    // its set-up lines and the empty line before the solid angle
+    for name in ["cubic_default", "interp_fallback", "roi", "mask"] {
+        let l = legacy(name, &[]);
+        assert_eq!(l.params.progress_meter, 1);
+        let (text, _) = printed(&l.params, DOUBLE);
+        let gold = std::fs::read_to_string(l.case.outputs.join("stdout.txt")).expect("stdout");
+        // the loop's text ends before the empty line nanoBragg prints after it
+        let end = gold.find("\nsolid angle subtended").expect("solid angle");
+        // and starts after the last set-up line
+        let mut transcript = String::new();
+        // SAFETY: a live handle; the callback appends to `transcript`.
+        let s = unsafe {
+            nb_sim_transcript(
+                l.sim,
+                Some(collect_line),
+                &mut transcript as *mut String as *mut c_void,
+            )
+        };
+        assert_eq!(s, nb_status::NB_OK);
+        let last = transcript.lines().last().expect("set-up lines");
+        let start = gold[..end]
+            .rfind(&format!("{last}\n"))
+            .expect("last set-up line")
+            + last.len()
+            + 1;
+        assert_eq!(text, gold[start..end], "{name}: the loop's output");
+        assert!(text.contains("% done\n"), "{name}: no progress lines");
+        assert_eq!(text.contains("WARNING"), name == "interp_fallback");
+    }
+    // -noprogress: silent
+    let l = legacy("cubic_default", &["-noprogress"]);
+    assert_eq!(l.params.progress_meter, 0);
+    assert_eq!(printed(&l.params, DOUBLE).0, "");
+}
+
+#[test]
+fn printout_dumps_the_pixel_in_serial_order() {
+    let l = legacy("interp_fallback", &["-printout_pixel", "70", "40"]);
+    assert_eq!(
+        (
+            l.params.printout,
+            l.params.printout_fpixel,
+            l.params.printout_spixel
+        ),
+        (1, 70, 40)
+    );
+    for precision in [DOUBLE, SINGLE] {
+        let (text, img) = printed(&l.params, precision);
+        // the warning of pixel 0 first (continued by the dump, as in the reference), then one
+        // dump, no progress lines
+        assert!(text.starts_with("WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: -2.50295,15.7214,-15.7214,-3,16,-16 \nWARNING: further warnings will not be printed!   70   40 : stol = "), "{text}");
+        assert!(!text.contains("% done"));
+        assert_eq!(text.matches(" : stol = ").count(), 1);
+        assert!(text.ends_with('\n'));
+        // the dump's pixel value is the image's (exact kernel: the double image)
+        let v = text
+            .lines()
+            .find_map(|x| x.strip_prefix("pixel   "))
+            .expect("pixel line");
+        let (_, exact, _) = render(&l.params, DOUBLE);
+        let want = exact[40 * l.params.fpixels as usize + 70];
+        assert_eq!(v.trim().parse::<f32>().unwrap(), want, "{v}");
+        assert!(precision == SINGLE || img == exact);
+    }
+    // every pixel of a small detector
+    let l = legacy_with("cubic_default", &["-printout"], &["-detpixels", "3"]);
+    let (text, _) = printed(&l.params, DOUBLE);
+    assert_eq!(text.matches(" : stol = ").count(), 9, "{text}");
+}
+
+#[test]
+fn image_outputs_print_the_callers_statistics() {
+    let l = legacy("noise_seed", &[]);
+    let (s, img, st) = render(&l.params, DOUBLE);
+    assert_eq!(s, nb_status::NB_OK);
+    let write = |st: &nb_render_stats| {
+        let mut lines = String::new();
+        // SAFETY: a live handle, valid image and stats.
+        let s = common::in_dir(l._dir.path(), || unsafe {
+            nb_sim_write_image_outputs(
+                l.sim,
+                img.as_ptr(),
+                img.len(),
+                st,
+                Some(collect_line),
+                &mut lines as *mut String as *mut c_void,
+            )
+        });
+        assert_eq!(s, nb_status::NB_OK, "{}", last_error());
+        lines
+    };
+    // the loop's statistics: the reference's lines and files
+    let lines = write(&st);
+    let gold = std::fs::read_to_string(l.case.outputs.join("stdout.txt")).expect("stdout");
+    let tail = &gold[gold.find("\nsolid angle").expect("solid angle")..];
+    assert_eq!(lines, tail);
+    for f in ["float.bin", "int.img", "noise.img"] {
+        assert!(
+            std::fs::read(l._dir.join(f)).ok() == std::fs::read(l.case.outputs.join(f)).ok(),
+            "{f} differs from the reference's"
+        );
+    }
+    // other statistics: other lines (these are printed, not recomputed)
+    let other = nb_render_stats {
+        max_I: st.max_I * 2.0,
+        omega_sum: st.omega_sum * 2.0,
+        sum: st.sum * 3.0,
+        ..st
+    };
+    let lines = write(&other);
+    let g = nanobragg::cfmt::fmt_g;
+    assert!(
+        lines.contains(&format!(
+            "solid angle subtended by detector = {} ",
+            g(other.omega_sum / l.params.steps as f64)
+        )),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!("max_I = {}  at ", g(other.max_I))),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!("mean= {} ", g(other.sum / other.sumn as f64))),
+        "{lines}"
+    );
+    assert!(
+        lines.contains(&format!("intfile_scale = {}\n", g(55000.0 / other.max_I))),
+        "{lines}"
+    );
+}
+
+extern "C" fn collect_line(line: *const c_char, user: *mut c_void) {
+    // SAFETY: `user` is the &mut String passed by the test; line is NUL-terminated.
+    unsafe {
+        let s = &mut *(user as *mut String);
+        s.push_str(&CStr::from_ptr(line).to_string_lossy());
+        s.push('\n');
+    }
+}

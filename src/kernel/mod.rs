@@ -103,6 +103,11 @@ pub trait Observer {
     /// The first out-of-range interpolation, reported before the progress that includes it;
     /// `rank` is the serial index of the pixel among rendered pixels.
     fn interp_trigger(&mut self, _t: &InterpTrigger, _rank: usize) {}
+    /// Asked after each progress report: `true` stops the render (rows already being rendered
+    /// finish; the image is then incomplete).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -218,6 +223,9 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
             let d = render_row(s, ledger.state, out);
             ledger.accept(s, d);
             ledger.obs.progress(ledger.rank);
+            if ledger.obs.stop_requested() {
+                break;
+            }
         }
     } else {
         let slots: Vec<Mutex<&mut [f32]>> = image.chunks_mut(f.max(1)).map(Mutex::new).collect();
@@ -236,7 +244,8 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         );
         ledger.accept(0, d);
         let mut start = 1;
-        while start < rows {
+        let mut stopped = false;
+        while start < rows && !stopped {
             let entry = ledger.state;
             let next = AtomicUsize::new(start);
             // the first row of this pass that left a different state
@@ -287,6 +296,12 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
                         }
                     }
                     ledger.obs.progress(ledger.rank);
+                    if ledger.obs.stop_requested() {
+                        // workers take no further row
+                        halt.store(0, Ordering::Release);
+                        stopped = true;
+                        break;
+                    }
                     if changed || accepted == rows {
                         break;
                     }
