@@ -64,7 +64,9 @@ fn kernels(c: &mut Criterion) {
         g.throughput(Throughput::Elements(pixel_steps(&plan)));
         g.sample_size(10);
         g.bench_function("simd", |b| {
-            b.iter(|| nanobragg::render_plan(&plan, Precision::Single, &mut Silent))
+            b.iter(|| {
+                nanobragg::render_plan(&plan, Precision::Single, &mut Silent).expect("render")
+            })
         });
         // in an AVX-512 build both widths exist: measure both
         #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -78,7 +80,9 @@ fn kernels(c: &mut Criterion) {
             });
         }
         g.bench_function("exact", |b| {
-            b.iter(|| nanobragg::render_plan(&plan, Precision::Double, &mut Silent))
+            b.iter(|| {
+                nanobragg::render_plan(&plan, Precision::Double, &mut Silent).expect("render")
+            })
         });
         #[cfg(feature = "c-ref")]
         {

@@ -15,6 +15,11 @@
 #include <stdint.h>
 
 /**
+ * Characters of a quoted token kept by [`clip`].
+ */
+#define CLIP 80
+
+/**
  * Version of this ABI; bumped when a structure or a function changes. ABI 2 appended fields
  * to `nb_kernel_params` (F rows, callbacks, `-printout`, statistics) and added
  * `nb_render_stats`; callers built against ABI 1 keep working: their smaller
@@ -83,7 +88,12 @@ typedef enum {
   /**
    * The progress callback asked to stop; the image and the statistics are untouched.
    */
-  NB_ERR_CANCELLED = 10
+  NB_ERR_CANCELLED = 10,
+  /**
+   * The run would need more memory than it may use (physical memory, cgroup limit,
+   * `RLIMIT_AS` or `NANOBRAGG_MEMORY_LIMIT`, whichever is smallest).
+   */
+  NB_ERR_MEMORY = 11
 } nb_status;
 
 /**
@@ -379,6 +389,13 @@ const char *nb_last_error(void);
  * Library version string, e.g. "0.1.0" (static storage).
  */
 const char *nb_version(void);
+
+/**
+ * The single-precision kernel of this build, e.g. "f32x8 on AVX2 + FMA (x86-64-v3 build)"
+ * (static storage). A baseline x86-64 build says so here: its kernel is slower and its
+ * single-precision results differ in the last bits.
+ */
+const char *nb_simd_info(void);
 
 /**
  * The ABI version the library implements ([`NANOBRAGG_ABI_VERSION`]).

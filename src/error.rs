@@ -19,6 +19,10 @@ pub enum Error {
     Invalid(String),
     /// The CPU lacks the instruction set this build of the fast kernel needs.
     Cpu(String),
+    /// The run would need more memory than it may use (see [`crate::memory`]).
+    Memory(String),
+    /// The caller stopped the render (an observer's `cancelled`, Ctrl-C).
+    Cancelled,
 }
 
 impl Error {
@@ -36,6 +40,10 @@ impl Error {
 
     pub fn invalid(msg: impl Into<String>) -> Error {
         Error::Invalid(msg.into())
+    }
+
+    pub fn memory(msg: impl Into<String>) -> Error {
+        Error::Memory(msg.into())
     }
 
     pub fn output(file: &str, msg: impl Into<String>) -> Error {
@@ -62,7 +70,8 @@ impl fmt::Display for Error {
             } => write!(f, "{file}: {msg}"),
             Error::Output { file, msg } => write!(f, "cannot write {file}: {msg}"),
             Error::Invalid(m) => write!(f, "{m}"),
-            Error::Cpu(m) => write!(f, "{m}"),
+            Error::Cpu(m) | Error::Memory(m) => write!(f, "{m}"),
+            Error::Cancelled => write!(f, "the render was cancelled"),
         }
     }
 }

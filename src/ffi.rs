@@ -64,6 +64,9 @@ pub enum nb_status {
     NB_ERR_STATE = 9,
     /// The progress callback asked to stop; the image and the statistics are untouched.
     NB_ERR_CANCELLED = 10,
+    /// The run would need more memory than it may use (physical memory, cgroup limit,
+    /// `RLIMIT_AS` or `NANOBRAGG_MEMORY_LIMIT`, whichever is smallest).
+    NB_ERR_MEMORY = 11,
 }
 
 /// Kernel precision for [`nb_sim_render`] and [`nb_render_kernel`].
@@ -294,6 +297,8 @@ fn status_of(e: &Error) -> nb_status {
         Error::Output { .. } => nb_status::NB_ERR_OUTPUT,
         Error::Invalid(_) => nb_status::NB_ERR_INVALID,
         Error::Cpu(_) => nb_status::NB_ERR_CPU,
+        Error::Memory(_) => nb_status::NB_ERR_MEMORY,
+        Error::Cancelled => nb_status::NB_ERR_CANCELLED,
     }
 }
 
@@ -802,10 +807,16 @@ pub unsafe extern "C" fn nb_sim_render(
             Ok(None) => h.sim.experiment().opts.precision,
             Err(s) => return s,
         };
-        let r = crate::render_plan(plan, p, &mut Silent);
+        let r = match crate::render_plan(plan, p, &mut Silent) {
+            Ok(r) => r,
+            Err(e) => return fail(status_of(&e), &e.to_string()),
+        };
+        let products = match h.sim.products(&r) {
+            Ok(p) => p,
+            Err(e) => return fail(status_of(&e), &e.to_string()),
+        };
         // SAFETY: non-null, the caller guarantees `len` writable floats (checked equal to n).
         unsafe { std::ptr::copy_nonoverlapping(r.image.as_ptr(), image, n) };
-        let products = h.sim.products(&r);
         h.rendered = Some((r, products));
         nb_status::NB_OK
     })
@@ -1117,6 +1128,10 @@ pub unsafe extern "C" fn nb_render_kernel(
             Ok(p) => p.unwrap_or(Precision::Double),
             Err(s) => return s,
         };
+        // the CLI's memory guard: buffers, grid, sampling and sub-pixel tables
+        if let Err(e) = crate::memory::check_plan(&plan, 0, crate::uses_simd(&plan, prec)) {
+            return fail(status_of(&e), &e.to_string());
+        }
         if !p.stats.is_null() {
             // SAFETY: non-null; the caller sets struct_size first.
             let size = unsafe { std::ptr::read_unaligned(p.stats.cast::<u32>()) };
@@ -1142,13 +1157,16 @@ pub unsafe extern "C" fn nb_render_kernel(
             done: 0,
             stop: false,
         };
-        let r = crate::render_plan(&plan, prec, &mut obs);
-        if obs.stop {
-            return fail(
-                nb_status::NB_ERR_CANCELLED,
-                "the progress callback stopped the render",
-            );
-        }
+        let r = match crate::render_plan(&plan, prec, &mut obs) {
+            Ok(r) => r,
+            Err(Error::Cancelled) => {
+                return fail(
+                    nb_status::NB_ERR_CANCELLED,
+                    "the progress callback stopped the render",
+                );
+            }
+            Err(e) => return fail(status_of(&e), &e.to_string()),
+        };
         if printout {
             crate::printout(
                 &plan,
@@ -1310,11 +1328,11 @@ pub unsafe extern "C" fn nb_sim_write_image_outputs(
             exact: false,
             stats: Some(finished),
         };
-        let products = h.sim.products(&r);
-        match h
-            .sim
-            .write_outputs(&r, &products, &mut |l| emit(cb, user, l))
-        {
+        let written = h.sim.products(&r).and_then(|products| {
+            h.sim
+                .write_outputs(&r, &products, &mut |l| emit(cb, user, l))
+        });
+        match written {
             Ok(()) => nb_status::NB_OK,
             Err(e) => fail(status_of(&e), &e.to_string()),
         }

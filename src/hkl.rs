@@ -42,7 +42,7 @@ impl HklGrid {
         // checked before anything is allocated
         crate::memory::refuse_beyond(crate::memory::grid_bytes(&range), |need, have| {
             format!(
-                "HKL index ranges {min:?}..{max:?} need a structure-factor grid of {need}, more than the {have} of memory available"
+                "HKL index ranges {min:?}..{max:?} need a structure-factor grid of {need}, more than the {have}"
             )
         })?;
         Ok(HklGrid {
@@ -69,16 +69,26 @@ impl HklGrid {
 
     /// Dump-file bytes: ASCII ranges, "\n\x0c", then the padded array as little-endian f64.
     pub fn to_fdump(&self) -> Vec<u8> {
-        let mut out = format!(
+        let mut out = Vec::with_capacity(64 + self.data.len() * 8);
+        self.write_fdump(&mut out).expect("writing to memory");
+        out
+    }
+
+    /// Write the grid as Fdump.bin (see [`HklGrid::to_fdump`]) without a copy of it in memory.
+    pub fn write_fdump(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write!(
+            w,
             "{} {} {} {} {} {}\n\x0c",
             self.min[0], self.max[0], self.min[1], self.max[1], self.min[2], self.max[2]
-        )
-        .into_bytes();
-        out.reserve(self.data.len() * 8);
-        for v in &self.data {
-            out.extend_from_slice(&v.to_le_bytes());
+        )?;
+        for chunk in self.data.chunks(8192) {
+            let mut buf = [0u8; 8 * 8192];
+            for (b, v) in buf.chunks_exact_mut(8).zip(chunk) {
+                b.copy_from_slice(&v.to_le_bytes());
+            }
+            w.write_all(&buf[..8 * chunk.len()])?;
         }
-        out
+        Ok(())
     }
 }
 

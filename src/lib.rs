@@ -17,8 +17,8 @@
 //! ```no_run
 //! let sim = nanobragg::Simulation::from_args(&["-cell", "100", "100", "100", "90", "90", "90",
 //!     "-default_F", "100", "-N", "5", "-detpixels", "64", "-precision", "double"]).unwrap();
-//! let rendered = sim.render(&mut nanobragg::kernel::Silent);
-//! let products = sim.products(&rendered);
+//! let rendered = sim.render(&mut nanobragg::kernel::Silent).unwrap();
+//! let products = sim.products(&rendered).unwrap();
 //! println!("max_I = {}", products.stats.max_i);
 //! ```
 
@@ -42,6 +42,7 @@ pub mod mosaic;
 pub mod options;
 pub mod output;
 pub mod plan;
+pub mod pool;
 pub mod rng;
 pub mod setup;
 pub mod sources;
@@ -79,6 +80,7 @@ pub fn simd_info() -> &'static str {
 
 use cfmt::{fmt_f, fmt_g, fmt_g_prec, pad_left, pad_right};
 use kernel::{Observer, Rendered};
+use std::io::Write;
 
 /// A simulation set up from a nanoBragg command line.
 pub struct Simulation {
@@ -101,6 +103,9 @@ pub struct Products {
     pub noise: Option<output::Noise>,
     /// The `-pngfile` preview (8-bit grey), when asked for.
     pub png: Option<Vec<u8>>,
+    /// Rendered pixels that are NaN or infinite, and the first of them (fast, slow).
+    pub nonfinite_pixels: usize,
+    pub first_nonfinite: Option<[usize; 2]>,
 }
 
 impl Simulation {
@@ -116,10 +121,15 @@ impl Simulation {
         time_seed: i64,
     ) -> Result<Simulation> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-        let exp = setup::resolve(&args, time_seed)?;
+        // on the library's pool: reading a large HKL file is parallel
+        let exp = pool::install(|| setup::resolve(&args, time_seed))??;
         let plan = exp.plan();
         plan.validate()?;
-        memory::check(&plan, &exp.opts)?;
+        let o = &exp.opts;
+        let extra = 2 * u128::from(o.write_noise)
+            + u128::from(o.write_pgm)
+            + u128::from(o.pngfile.is_some());
+        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision))?;
         Ok(Simulation { exp, plan })
     }
 
@@ -141,13 +151,18 @@ impl Simulation {
         &self.exp.warnings
     }
 
-    /// Render with the kernel selected by `-precision`.
-    pub fn render(&self, obs: &mut dyn Observer) -> Rendered {
+    /// Render with the kernel selected by `-precision`. Fails only when `obs` cancels or the
+    /// worker threads cannot be started.
+    pub fn render(&self, obs: &mut dyn Observer) -> Result<Rendered> {
         render_plan(&self.plan, self.exp.opts.precision, obs)
     }
 
     /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
-    pub fn products(&self, r: &Rendered) -> Products {
+    pub fn products(&self, r: &Rendered) -> Result<Products> {
+        pool::install(|| self.products_here(r))
+    }
+
+    fn products_here(&self, r: &Rendered) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
         let (stats, int_scale, int_pixels) = if r.exact {
@@ -177,8 +192,11 @@ impl Simulation {
             .pngfile
             .as_ref()
             .map(|_| output::png_preview(plan, &r.image));
+        let (nonfinite_pixels, first_nonfinite) = nonfinite(plan, &r.image);
         Products {
             png,
+            nonfinite_pixels,
+            first_nonfinite,
             stats,
             omega_sum: r.omega_sum,
             int_scale,
@@ -188,139 +206,189 @@ impl Simulation {
         }
     }
 
+    /// The output files this run writes (float, SMV, PGM, noise and PNG images), as named on
+    /// the command line. Fdump.bin is not among them: like nanoBragg.c, a run that cannot
+    /// write it warns and goes on.
+    pub fn output_files(&self) -> Vec<&str> {
+        let o = &self.exp.opts;
+        let mut v = vec![o.floatfile.as_str(), o.intfile.as_str()];
+        if o.write_pgm {
+            v.push(&o.pgmfile);
+        }
+        if o.write_noise {
+            v.push(&o.noisefile);
+        }
+        if let Some(p) = &o.pngfile {
+            v.push(p);
+        }
+        v
+    }
+
+    /// Check, before rendering, that every output file can be written: its folder exists and
+    /// is writable, and it is not a folder, a block device or a write-protected file (see
+    /// [`io::Target`]). Writing checks again; this only makes a bad path cost no render.
+    pub fn check_outputs(&self) -> Result<()> {
+        for name in self.output_files() {
+            io::Target::resolve(name)?;
+        }
+        Ok(())
+    }
+
     /// Compute the products and write every configured output, the float image being written
     /// while the rest is computed. Returns the products; `say` gets the reference's lines.
+    /// All or nothing: when any output fails, no file is replaced and nothing is said.
     pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Products> {
         let floatfile = &self.exp.opts.floatfile;
+        let bytes = io::float::le_bytes(&r.image);
         std::thread::scope(|sc| {
-            let float =
-                sc.spawn(|| io::Staged::write(floatfile, &[&io::float::le_bytes(&r.image)]));
+            let float = sc.spawn(|| io::stage(floatfile, &|w| w.write_all(&bytes)));
             let p = self.products(r);
-            self.commit_outputs(r, &p, Some(float), say)?;
+            let float = float
+                .join()
+                .unwrap_or_else(|_| Err(Error::output(floatfile, "writer thread failed")));
+            let p = p?;
+            self.commit_outputs(r, &p, float, say)?;
             Ok(p)
         })
     }
 
-    /// Write every configured output file (atomically), calling `say` with each line the
-    /// reference prints, in its order. Fdump.bin is written first when `-hkl` was read; if it
-    /// cannot be written a warning line is reported and the run continues, as in the reference.
+    /// Write every configured output file of a render whose products are `p` (all or nothing,
+    /// see [`io::stage`]), then call `say` with each line the reference prints, in its order.
+    /// Fdump.bin is written when `-hkl` was read; if it cannot be written a warning line is
+    /// reported and the run goes on, as in the reference.
     pub fn write_outputs(
         &self,
         r: &Rendered,
         p: &Products,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
-        self.commit_outputs(r, p, None, say)
+        let bytes = io::float::le_bytes(&r.image);
+        let float = io::stage(&self.exp.opts.floatfile, &|w| w.write_all(&bytes));
+        self.commit_outputs(r, p, float, say)
     }
 
-    /// Stage the outputs (in parallel), then rename them into place in the reference's order,
-    /// printing its lines; an output that fails stops the ones after it.
+    /// Stage the other outputs (in parallel) beside the staged float image, put them all in
+    /// place, then say the reference's lines.
     fn commit_outputs(
         &self,
         r: &Rendered,
         p: &Products,
-        float: Option<std::thread::ScopedJoinHandle<'_, Result<io::Staged>>>,
+        float: Result<io::Staged>,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let o = &self.exp.opts;
+        if let (Some([f, s]), false) = (p.first_nonfinite, o.allow_nonfinite) {
+            return Err(Error::invalid(format!(
+                "{} of {} rendered pixels are NaN or infinite (the first at pixel {f} {s}): the experiment is out of range; no file written (-allow_nonfinite writes them, as nanoBragg.c does)",
+                p.nonfinite_pixels,
+                (0..self.plan.spixels)
+                    .map(|s| self.plan.rendered_in_row(s))
+                    .sum::<usize>()
+            )));
+        }
         let (hdr, noise_hdr) = self.exp.smv_header();
-        let (float, int, pgm, noise) = std::thread::scope(|sc| {
-            let int = sc.spawn(|| {
-                io::Staged::write(
-                    &o.intfile,
-                    &[
-                        &io::smv::header_block(&hdr),
-                        &io::smv::pixel_bytes(&p.int_pixels),
-                    ],
-                )
-            });
-            let pgm = p.pgm.as_ref().map(|(scale, bytes)| {
-                io::Staged::write(
-                    &o.pgmfile,
-                    &[&io::pgm::encode(
-                        self.plan.fpixels,
-                        self.plan.spixels,
-                        *scale,
-                        bytes,
-                    )],
-                )
-            });
-            let noise = p.noise.as_ref().map(|n| {
-                io::Staged::write(
-                    &o.noisefile,
-                    &[
-                        &io::smv::header_block(&noise_hdr),
-                        &io::smv::pixel_bytes(&n.pixels),
-                    ],
-                )
-            });
-            let float = match float {
-                Some(job) => job
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::output(&o.floatfile, "writer thread failed"))),
-                None => io::Staged::write(&o.floatfile, &[&io::float::le_bytes(&r.image)]),
-            };
-            let int = int
-                .join()
-                .unwrap_or_else(|_| Err(Error::output(&o.intfile, "writer thread failed")));
-            (float, int, pgm, noise)
+        let int_writer = smv_writer(&hdr, &p.int_pixels);
+        let noise_writer = p.noise.as_ref().map(|n| smv_writer(&noise_hdr, &n.pixels));
+        let pgm_bytes = p.pgm.as_ref().map(|(scale, bytes)| {
+            io::pgm::encode(self.plan.fpixels, self.plan.spixels, *scale, bytes)
         });
-        if let setup::FSource::Text(g) = &self.exp.f_source
-            && let Err(e) = io::write_atomic(&o.dumpfile, &g.to_fdump())
-        {
-            say(&format!(
+        let png_bytes = match (&o.pngfile, &p.png) {
+            (Some(file), Some(gray)) => Some(
+                io::png::encode(self.plan.fpixels, self.plan.spixels, gray)
+                    .map_err(|e| Error::output(file, e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let (int, pgm, noise, png, dump) = std::thread::scope(|sc| {
+            let int = sc.spawn(|| io::stage(&o.intfile, &int_writer));
+            let noise = noise_writer
+                .as_ref()
+                .map(|nw| sc.spawn(|| io::stage(&o.noisefile, nw)));
+            let dump = match &self.exp.f_source {
+                setup::FSource::Text(g) => Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
+                    g.write_fdump(w)
+                })),
+                _ => None,
+            };
+            let pgm = pgm_bytes
+                .as_ref()
+                .map(|b| io::stage(&o.pgmfile, &|w: &mut dyn Write| w.write_all(b)));
+            let png = match (&o.pngfile, &png_bytes) {
+                (Some(f), Some(b)) => Some(io::stage(f, &|w: &mut dyn Write| w.write_all(b))),
+                _ => None,
+            };
+            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<io::Staged>>, f: &str| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::output(f, "writer thread failed")))
+            };
+            (
+                joined(int, &o.intfile),
+                pgm,
+                noise.map(|h| joined(h, &o.noisefile)),
+                png,
+                dump,
+            )
+        });
+        let mut lines = Vec::new();
+        let mut staged = Vec::new();
+        match dump {
+            Some(Ok(d)) => staged.push(d),
+            Some(Err(e)) => lines.push(format!(
                 "WARNING: unable to open dump file: {} ({e})",
                 o.dumpfile
-            ));
+            )),
+            None => {}
         }
         let st = &p.stats;
-        say("");
         let steps = self.exp.steps as f64;
-        say(&format!(
+        lines.push(String::new());
+        lines.push(format!(
             "solid angle subtended by detector = {} steradian ( {}% sphere)",
             fmt_g(p.omega_sum / steps),
             fmt_g(100.0 * p.omega_sum / steps / 4.0 / std::f64::consts::PI)
         ));
-        say(&format!(
+        lines.push(format!(
             "writing {} as {} 4-byte floats",
             o.floatfile,
             r.image.len()
         ));
-        float?.commit()?;
-        say(&format!(
+        staged.push(float?);
+        lines.push(format!(
             "max_I = {}  at {} {}",
             fmt_g(st.max_i),
             fmt_g(st.max_pos[0]),
             fmt_g(st.max_pos[1])
         ));
-        say(&format!(
+        lines.push(format!(
             "mean= {} rms= {} rmsd= {}",
             fmt_g(st.mean),
             fmt_g(st.rms),
             fmt_g(st.rmsd)
         ));
-        say(&format!("intfile_scale = {}", fmt_g(p.int_scale)));
-        say(&format!("writing {} as 2-byte integers", o.intfile));
-        int?.commit()?;
-        if let (Some((scale, _)), Some(staged)) = (&p.pgm, pgm) {
-            say(&format!("pgm_scale = {}", fmt_g(*scale)));
-            say(&format!("writing {} as 1-byte integers", o.pgmfile));
-            staged?.commit()?;
+        lines.push(format!("intfile_scale = {}", fmt_g(p.int_scale)));
+        lines.push(format!("writing {} as 2-byte integers", o.intfile));
+        staged.push(int?);
+        if let (Some((scale, _)), Some(pgm)) = (&p.pgm, pgm) {
+            lines.push(format!("pgm_scale = {}", fmt_g(*scale)));
+            lines.push(format!("writing {} as 1-byte integers", o.pgmfile));
+            staged.push(pgm?);
         }
-        if let (Some(n), Some(staged)) = (&p.noise, noise) {
-            say(&format!(
+        if let (Some(n), Some(noise)) = (&p.noise, noise) {
+            lines.push(format!(
                 "{} photons on noise image ({} overloads)",
                 fmt_f(n.photons, 0),
                 n.overloads
             ));
-            say(&format!("writing {} as 2-byte integers", o.noisefile));
-            staged?.commit()?;
+            lines.push(format!("writing {} as 2-byte integers", o.noisefile));
+            staged.push(noise?);
         }
-        if let (Some(file), Some(gray)) = (&o.pngfile, &p.png) {
-            let bytes = io::png::encode(self.plan.fpixels, self.plan.spixels, gray)
-                .map_err(|e| Error::output(file, e.to_string()))?;
-            io::write_atomic(file, &bytes)?;
-            say(&format!("writing {file} as a log-scaled 8-bit PNG preview"));
+        if let (Some(file), Some(png)) = (&o.pngfile, png) {
+            lines.push(format!("writing {file} as a log-scaled 8-bit PNG preview"));
+            staged.push(png?);
+        }
+        io::commit(staged)?;
+        for l in &lines {
+            say(l);
         }
         Ok(())
     }
@@ -392,6 +460,32 @@ pub fn interp_warning(t: &kernel::InterpTrigger) -> String {
     )
 }
 
+/// Rendered pixels of `image` that are NaN or infinite: their count and the first (fast, slow).
+fn nonfinite(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>) {
+    let f = plan.fpixels.max(1);
+    let mut first = None;
+    let mut n = 0;
+    for (i, v) in image.iter().enumerate() {
+        if !v.is_finite() && plan.is_rendered(i % f, i / f) {
+            first.get_or_insert([i % f, i / f]);
+            n += 1;
+        }
+    }
+    (n, first)
+}
+
+/// Writes an SMV image: the 512-byte header block, then the pixels.
+fn smv_writer<'a>(
+    h: &io::smv::SmvHeader,
+    pixels: &'a [u16],
+) -> impl Fn(&mut dyn Write) -> std::io::Result<()> + Sync + 'a {
+    let (head, body) = (io::smv::header_block(h), io::smv::pixel_bytes(pixels));
+    move |w: &mut dyn Write| {
+        w.write_all(&head)?;
+        w.write_all(&body)
+    }
+}
+
 fn trace_lines(
     f: usize,
     s: usize,
@@ -452,7 +546,7 @@ fn trace_lines(
     v
 }
 
-/// Render a plan with the kernel for `precision`.
+/// Render a plan with the kernel for `precision` (errors: see [`kernel::render`]).
 ///
 /// The exact kernel also renders two kinds of single-precision request:
 /// * fractional N (possible only through the C kernel API): the SIMD kernel reduces N·δ to the
@@ -462,16 +556,24 @@ fn trace_lines(
 ///   the pixel;
 /// * `-tophat_spots`: F_latt jumps from N_a·N_b·N_c to 0 at a threshold, and single-precision
 ///   indices would put some terms on the other side of it.
-pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observer) -> Rendered {
+pub fn render_plan(
+    plan: &RenderPlan,
+    precision: Precision,
+    obs: &mut dyn Observer,
+) -> Result<Rendered> {
+    if uses_simd(plan, precision) {
+        kernel::render(plan, &kernel::simd::Simd::default(), obs)
+    } else {
+        kernel::render(plan, &kernel::exact::Exact, obs)
+    }
+}
+
+/// Whether [`render_plan`] renders `plan` at `precision` with the SIMD kernel.
+pub fn uses_simd(plan: &RenderPlan, precision: Precision) -> bool {
     let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
     let running_products = plan.oversample_thick || plan.oversample_polar || plan.oversample_omega;
     let step_shape = plan.shape == options::Shape::Tophat;
-    match precision {
-        Precision::Single if whole_cells && !running_products && !step_shape => {
-            kernel::render(plan, &kernel::simd::Simd::default(), obs)
-        }
-        _ => kernel::render(plan, &kernel::exact::Exact, obs),
-    }
+    precision == Precision::Single && whole_cells && !running_products && !step_shape
 }
 
 /// Progress lines in the reference's format (`N% done`) for rendered-pixel counters in

@@ -3,8 +3,8 @@
 //! reference's status for usage and fatal errors).
 #![allow(non_snake_case)]
 
+use nanobragg::Simulation;
 use nanobragg::kernel::{InterpTrigger, Observer};
-use nanobragg::{Simulation, cfmt::fmt_g};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -15,6 +15,7 @@ const EXIT_ERROR: u8 = 9;
 struct Console<'a, W: Write> {
     out: &'a mut W,
     progress: bool,
+    interp_warning: bool,
     total: usize,
     done: usize,
     bar: Bar,
@@ -81,17 +82,10 @@ impl<W: Write> Observer for Console<'_, W> {
     }
 
     fn interp_trigger(&mut self, t: &InterpTrigger, _rank: usize) {
-        let _ = write!(
-            self.out,
-            "WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: {},{},{},{},{},{} \nWARNING: further warnings will not be printed! ",
-            fmt_g(t.hkl[0]),
-            fmt_g(t.hkl[1]),
-            fmt_g(t.hkl[2]),
-            t.hkl0[0],
-            t.hkl0[1],
-            t.hkl0[2]
-        );
-        let _ = self.out.flush();
+        if self.interp_warning {
+            let _ = write!(self.out, "{}", nanobragg::interp_warning(t));
+            let _ = self.out.flush();
+        }
     }
 }
 
@@ -167,11 +161,29 @@ fn to_stderr(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
+/// On SIGINT or SIGTERM: remove the run's temporary files (never a half-written output, no
+/// hidden leftovers) and exit with 128 + the signal number, as a shell reports it.
+fn handle_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return; // without a handler the default action applies: exit at once
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                nanobragg::io::remove_temporaries();
+                std::process::exit(128 + sig);
+            }
+        });
+}
+
 fn run(args: &[String]) -> nanobragg::Result<()> {
     let t0 = std::time::Instant::now();
+    handle_signals();
     // start the worker threads now: they come up while the command line and input files are
     // read, instead of when the first parallel work (a large HKL file, the render) waits
-    let _ = rayon::current_num_threads();
+    nanobragg::pool::get(None)?;
     let timing = std::env::var_os("NANOBRAGG_TIMING").is_some();
     let lap = |what: &str| {
         if timing {
@@ -182,6 +194,8 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
         }
     };
     let sim = Simulation::from_args(args)?;
+    // a bad output path costs no render time
+    sim.check_outputs()?;
     lap("setup");
     for w in sim.warnings() {
         to_stderr(&format!("nanoBragg: warning: {w}"));
@@ -196,22 +210,44 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
     let mut console = Console {
         out: &mut out,
         progress: opts.progress && !opts.printout,
+        // with -printout the warning is printed by the dump pass, at its pixel
+        interp_warning: !opts.printout,
         total: nanobragg::progress_total(sim.plan()),
         done: 0,
         bar: Bar::new(opts.progress),
     };
     let rendered = sim.render(&mut console);
     console.bar.finish();
+    let rendered = rendered?;
     lap("render");
-    for line in sim.printout_lines() {
-        let _ = writeln!(out, "{line}");
+    if opts.printout {
+        let out = std::cell::RefCell::new(&mut out);
+        nanobragg::printout(
+            sim.plan(),
+            opts.printout_pixel,
+            opts.lambda0,
+            sim.experiment().steps as f64,
+            &mut |t| {
+                let _ = write!(out.borrow_mut(), "{}", nanobragg::interp_warning(t));
+            },
+            &mut |lines| {
+                for l in lines {
+                    let _ = writeln!(out.borrow_mut(), "{l}");
+                }
+            },
+        );
     }
-    let result = sim
-        .finish(&rendered, &mut |l| {
-            let _ = writeln!(out, "{l}");
-        })
-        .map(|_| ());
+    let result = sim.finish(&rendered, &mut |l| {
+        let _ = writeln!(out, "{l}");
+    });
     let _ = out.flush();
     lap("outputs");
-    result
+    let products = result?;
+    if products.nonfinite_pixels > 0 {
+        to_stderr(&format!(
+            "nanoBragg: warning: {} pixels are NaN or infinite (written as they are: -allow_nonfinite)",
+            products.nonfinite_pixels
+        ));
+    }
+    Ok(())
 }

@@ -1,92 +1,281 @@
 //! The memory guard: a run whose buffers cannot fit is refused before anything is allocated,
-//! with the size it would need (an allocation failure would abort the process instead).
+//! with the size it would need and the limit it would break (an allocation failure would
+//! abort the process, and the kernel's OOM killer would kill it without a word).
+//!
+//! The memory a run may use is the smallest of: the memory the system has available
+//! (`MemAvailable`), what the process's control group still allows (cgroup v1 or v2, through
+//! the whole hierarchy), and the address space `RLIMIT_AS` (`ulimit -v`) leaves. The variable
+//! `NANOBRAGG_MEMORY_LIMIT` (bytes, or with a K/M/G/T suffix, powers of 1024) replaces the
+//! first of these; the cgroup and `RLIMIT_AS` limits always apply. Sizes are counted with
+//! checked arithmetic: a count that overflows is refused like one that does not fit.
 
 use crate::error::{Error, Result};
-use crate::options::Options;
 use crate::plan::RenderPlan;
 
-/// Bytes of the large buffers a run allocates: the float image and its row statistics, the
-/// 16-bit SMV image, the noise image and PGM bytes when written, and the structure factors
-/// (the f64 grid and the SIMD kernel's f32 copy with its padding).
-pub fn needed_bytes(plan: &RenderPlan, o: &Options) -> u128 {
-    let pixels = plan.fpixels as u128 * plan.spixels as u128;
-    let mut per_pixel = 4 + 2; // float32 image, 16-bit integer image
-    if o.write_noise {
-        per_pixel += 2;
-    }
-    if o.write_pgm {
-        per_pixel += 1;
-    }
-    let grid = plan.hkl.as_ref().map_or(0, |g| grid_bytes(&g.range));
-    pixels * per_pixel + grid
+/// A limit on the memory a run may use, and where it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Available {
+    pub bytes: u128,
+    /// "available memory", "NANOBRAGG_MEMORY_LIMIT", "the cgroup memory limit" or
+    /// "ulimit -v (RLIMIT_AS)".
+    pub source: &'static str,
 }
 
-/// Bytes of a structure-factor grid with `range` indices per axis: the f64 grid (one padding
-/// plane per axis) and the SIMD kernel's f32 copy (padded on both sides).
-pub fn grid_bytes(range: &[i32; 3]) -> u128 {
-    let planes = |pad: i32| -> u128 { range.iter().map(|&r| (r.max(0) + pad) as u128).product() };
-    planes(1) * 8 + planes(2) * 4
+/// The variable that replaces the estimate of available memory.
+pub const LIMIT_VAR: &str = "NANOBRAGG_MEMORY_LIMIT";
+
+/// Parse a memory size: plain bytes, or a number with a K, M, G or T suffix (powers of 1024,
+/// optionally followed by "B" or "iB"). Anything else is `None`.
+pub fn parse_size(s: &str) -> Option<u128> {
+    let s = s.trim();
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let n: u128 = s[..digits].parse().ok()?;
+    let unit = s[digits..].trim_start().to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return None,
+    };
+    if unit.len() > 1 && !["KB", "MB", "GB", "TB", "KIB", "MIB", "GIB", "TIB"].contains(&&*unit) {
+        return None;
+    }
+    n.checked_mul(1u128 << shift)
 }
 
-/// Err with `message(need, available)` (sizes for people) when `need` bytes exceed the
-/// memory available; Ok when they fit or the available memory is unknown.
-pub fn refuse_beyond(need: u128, message: impl FnOnce(&str, &str) -> String) -> Result<()> {
-    match available_bytes() {
-        Some(have) if need > have => Err(Error::invalid(message(&human(need), &human(have)))),
+/// The memory this run may use (`None`: nothing is known, no limit applies). Fails when
+/// `NANOBRAGG_MEMORY_LIMIT` is set to something that is not a size.
+pub fn available() -> Result<Option<Available>> {
+    let mut limits: Vec<Available> = Vec::new();
+    match std::env::var_os(LIMIT_VAR) {
+        Some(v) => {
+            let bytes = v.to_str().and_then(parse_size).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{LIMIT_VAR}={}: not a memory size (bytes, or a number with K, M, G or T)",
+                    crate::cfmt::clip(&v.to_string_lossy())
+                ))
+            })?;
+            limits.push(Available {
+                bytes,
+                source: LIMIT_VAR,
+            });
+        }
+        None => limits.extend(system_available()),
+    }
+    limits.extend(cgroup_free());
+    limits.extend(address_space_free());
+    Ok(limits.into_iter().min_by_key(|a| a.bytes))
+}
+
+fn system_available() -> Option<Available> {
+    let mut sys = sysinfo::System::new().ok()?;
+    sys.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
+    let bytes = sys.available_memory();
+    (bytes > 0).then_some(Available {
+        bytes: bytes as u128,
+        source: "available memory",
+    })
+}
+
+/// What this process's control group (and its ancestors) still allows.
+fn cgroup_free() -> Option<Available> {
+    let pid = sysinfo::get_current_pid().ok()?;
+    let mut sys = sysinfo::System::new().ok()?;
+    sys.refresh_processes_specifics(
+        sysinfo::ProcessesToUpdate::Some(&[pid]),
+        false,
+        sysinfo::ProcessRefreshKind::nothing(),
+    );
+    let limits = sys.process(pid)?.cgroup_limits()?;
+    Some(Available {
+        bytes: limits.free_memory as u128,
+        source: "the cgroup memory limit",
+    })
+}
+
+/// What `RLIMIT_AS` leaves of the address space (the limit minus the current `VmSize`).
+fn address_space_free() -> Option<Available> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let vm_kb: u128 = status
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(Available {
+        bytes: (lim.rlim_cur as u128).saturating_sub(vm_kb * 1024),
+        source: "ulimit -v (RLIMIT_AS)",
+    })
+}
+
+/// Err with `message(need, limit)` (sizes for people, and the limit's source) when `need`
+/// bytes exceed what the run may use; `None` for `need` is a count that overflowed.
+pub fn refuse_beyond(need: Option<u128>, message: impl FnOnce(&str, &str) -> String) -> Result<()> {
+    let have = available()?;
+    match (need, have) {
+        (None, _) => Err(Error::memory(message(
+            "more bytes than can be counted",
+            &have.map_or("memory".to_string(), |a| {
+                format!("{} ({})", human(a.bytes), a.source)
+            }),
+        ))),
+        (Some(n), Some(a)) if n > a.bytes => Err(Error::memory(message(
+            &human(n),
+            &format!("{} this run may use ({})", human(a.bytes), a.source),
+        ))),
         _ => Ok(()),
     }
 }
 
-/// Memory this run may use: `NANOBRAGG_MEMORY_LIMIT` (bytes) when set, else the operating
-/// system's estimate of available memory (Linux `MemAvailable`), else unknown.
-pub fn available_bytes() -> Option<u128> {
-    if let Some(v) = std::env::var_os("NANOBRAGG_MEMORY_LIMIT") {
-        return v.to_str().and_then(|s| s.trim().parse().ok());
-    }
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u128 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+/// Checked product of counts.
+fn product(xs: &[u128]) -> Option<u128> {
+    xs.iter().try_fold(1u128, |a, &x| a.checked_mul(x))
 }
 
-/// Refuse a run whose buffers do not fit in the available memory.
-pub fn check(plan: &RenderPlan, o: &Options) -> Result<()> {
-    refuse_beyond(needed_bytes(plan, o), |need, have| {
-        format!(
-            "a {}x{} detector needs {need} of image buffers, more than the {have} of memory available (NANOBRAGG_MEMORY_LIMIT overrides the estimate)",
-            plan.fpixels, plan.spixels
-        )
-    })
+/// Bytes of a structure-factor grid with `range` indices per axis: the f64 grid (one padding
+/// plane per axis) and the SIMD kernel's f32 copy (padded on both sides).
+pub fn grid_bytes(range: &[i32; 3]) -> Option<u128> {
+    let planes =
+        |pad: i128| -> Option<u128> { product(&range.map(|r| (r.max(0) as i128 + pad) as u128)) };
+    planes(1)?
+        .checked_mul(8)?
+        .checked_add(planes(2)?.checked_mul(4)?)
 }
 
 /// Bytes of the per-step tables a sampling needs: per (source, φ step, mosaic domain) the
 /// kernels' coefficients in both spindle states, per domain a matrix, per source, φ step and
 /// sensor layer a table entry and a printed line. An upper bound, not an exact count.
-pub fn sampling_bytes(sources: u128, phisteps: u128, domains: u128, layers: u128) -> u128 {
-    let steps = sources.saturating_mul(phisteps).saturating_mul(domains);
+pub fn sampling_bytes(sources: u128, phisteps: u128, domains: u128, layers: u128) -> Option<u128> {
+    let steps = product(&[sources, phisteps, domains])?;
     steps
-        .saturating_mul(2 * 256)
-        .saturating_add(domains.saturating_mul(72 + 64))
-        .saturating_add(sources.saturating_add(phisteps).saturating_mul(128))
-        .saturating_add(layers.saturating_mul(512))
+        .checked_mul(2 * 256)?
+        .checked_add(domains.checked_mul(72 + 64)?)?
+        .checked_add(sources.checked_add(phisteps)?.checked_mul(128)?)?
+        .checked_add(layers.checked_mul(512)?)
+}
+
+/// Bytes of the SIMD kernel's sub-pixel tables: per (sensor layer, sub-pixel) an offset and
+/// the shift of every lane (an upper bound for 16 lanes).
+pub fn subpixel_bytes(oversample: u128, layers: u128) -> Option<u128> {
+    product(&[oversample, oversample, layers, 24 + 3 * 4 * 16])
 }
 
 /// Refuse a sampling (counts of sources, φ steps, mosaic domains, sensor layers) whose tables
-/// do not fit in the available memory, before any of them is built.
+/// do not fit, before any of them is built.
 pub fn check_sampling(sources: u128, phisteps: u128, domains: u128, layers: u128) -> Result<()> {
     refuse_beyond(
         sampling_bytes(sources, phisteps, domains, layers),
         |need, have| {
             format!(
-                "{sources} sources x {phisteps} phi steps x {domains} mosaic domains and {layers} sensor layers need {need} of tables, more than the {have} of memory available"
+                "{sources} sources x {phisteps} phi steps x {domains} mosaic domains and {layers} sensor layers need {need} of tables, more than the {have}"
             )
         },
     )
 }
 
+/// What a plan needs: image buffers (float image, 16-bit SMV image and the optional noise,
+/// PGM and PNG images, row statistics, mask), the structure factors, the sampling tables and,
+/// for the SIMD kernel, the sub-pixel tables.
+pub struct Needs {
+    pub images: Option<u128>,
+    pub grid: Option<u128>,
+    pub sampling: Option<u128>,
+    pub subpixels: Option<u128>,
+}
+
+impl Needs {
+    pub fn of(plan: &RenderPlan, extra_images: u128, simd: bool) -> Needs {
+        let pixels = (plan.fpixels as u128).checked_mul(plan.spixels as u128);
+        let mask = if plan.mask.is_some() { 2 } else { 0 };
+        let images = pixels
+            .and_then(|p| p.checked_mul(4 + 2 + mask + extra_images))
+            .and_then(|b| b.checked_add(plan.spixels as u128 * 64));
+        Needs {
+            images,
+            grid: plan.hkl.as_ref().map_or(Some(0), |g| grid_bytes(&g.range)),
+            sampling: sampling_bytes(
+                plan.sources.len() as u128,
+                plan.phisteps as u128,
+                plan.domains() as u128,
+                plan.thicksteps as u128,
+            ),
+            subpixels: if simd {
+                subpixel_bytes(plan.oversample as u128, plan.thicksteps as u128)
+            } else {
+                Some(0)
+            },
+        }
+    }
+
+    pub fn total(&self) -> Option<u128> {
+        self.images?
+            .checked_add(self.grid?)?
+            .checked_add(self.sampling?)?
+            .checked_add(self.subpixels?)
+    }
+}
+
+/// Refuse a plan whose buffers and tables do not fit in the memory the run may use, naming the
+/// largest part. `extra_images`: bytes per pixel of the optional outputs (noise 2, PGM 1, PNG
+/// 1); `simd`: the SIMD kernel's sub-pixel tables are built.
+pub fn check_plan(plan: &RenderPlan, extra_images: u128, simd: bool) -> Result<()> {
+    let n = Needs::of(plan, extra_images, simd);
+    let parts = [
+        (
+            n.images,
+            format!(
+                "a {}x{} detector's image buffers",
+                plan.fpixels, plan.spixels
+            ),
+        ),
+        (n.grid, "the structure-factor grid".to_string()),
+        (
+            n.sampling,
+            format!(
+                "the tables of {} sources x {} phi steps x {} mosaic domains and {} sensor layers",
+                plan.sources.len(),
+                plan.phisteps,
+                plan.domains(),
+                plan.thicksteps
+            ),
+        ),
+        (
+            n.subpixels,
+            format!(
+                "the sub-pixel tables of -oversample {} with {} sensor layers",
+                plan.oversample, plan.thicksteps
+            ),
+        ),
+    ];
+    let largest = parts
+        .iter()
+        .max_by_key(|(b, _)| b.unwrap_or(u128::MAX))
+        .map(|(_, what)| what.clone())
+        .unwrap_or_default();
+    refuse_beyond(n.total(), |need, have| {
+        format!("this run needs {need} of memory, mostly for {largest}, more than the {have}")
+    })
+}
+
 /// A byte count for people: "384 MB", "1.5 GB".
 pub fn human(bytes: u128) -> String {
-    let units = ["bytes", "kB", "MB", "GB", "TB", "PB"];
+    let units = ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut v = bytes as f64;
     let mut u = 0;
     while v >= 1000.0 && u + 1 < units.len() {
@@ -104,11 +293,36 @@ pub fn human(bytes: u128) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn human_sizes() {
-        assert_eq!(super::human(512), "512 bytes");
-        assert_eq!(super::human(384_000_000), "384 MB");
-        assert_eq!(super::human(1_500_000_000), "1.5 GB");
-        assert_eq!(super::human(240_000_000_000), "240 GB");
+        assert_eq!(human(512), "512 bytes");
+        assert_eq!(human(384_000_000), "384 MB");
+        assert_eq!(human(1_500_000_000), "1.5 GB");
+        assert_eq!(human(240_000_000_000), "240 GB");
+    }
+
+    #[test]
+    fn sizes_with_suffixes() {
+        assert_eq!(parse_size("1000"), Some(1000));
+        assert_eq!(parse_size(" 1G "), Some(1 << 30));
+        assert_eq!(parse_size("512M"), Some(512 << 20));
+        assert_eq!(parse_size("2k"), Some(2048));
+        assert_eq!(parse_size("3T"), Some(3 << 40));
+        assert_eq!(parse_size("4GiB"), Some(4 << 30));
+        assert_eq!(parse_size("4GB"), Some(4 << 30));
+        for bad in [
+            "", "-5", "1e9", "1.5G", "G", "10X", "1 2", "0x10", "1GG", "nan",
+        ] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn counts_that_overflow_are_not_sizes() {
+        assert_eq!(grid_bytes(&[i32::MAX; 3]).map(|b| b > 0), Some(true));
+        assert_eq!(subpixel_bytes(u128::MAX, 2), None);
+        assert_eq!(sampling_bytes(u128::MAX, 2, 2, 1), None);
     }
 }

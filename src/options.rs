@@ -235,6 +235,8 @@ pub struct Options {
     pub fix_quirks: bool,
     /// Textbook triclinic reciprocal cell (`-fix_cell`) instead of the reference's c*_z.
     pub fix_cell: bool,
+    /// Write images with NaN or infinite pixels (`-allow_nonfinite`) instead of refusing.
+    pub allow_nonfinite: bool,
 }
 
 impl Options {
@@ -338,6 +340,7 @@ impl Options {
             precision: Precision::Single,
             fix_quirks: false,
             fix_cell: false,
+            allow_nonfinite: false,
         }
     }
 }

@@ -74,8 +74,12 @@ fn c_ref_matches_golden_and_rust_on_every_case() {
         let sim = sim_for(case, dir.path(), extra);
         let plan = sim.plan();
         let c_img = c_render(plan);
-        let rust = nanobragg::render_plan(plan, Precision::Double, &mut Silent).image;
-        let simd = nanobragg::render_plan(plan, Precision::Single, &mut Silent).image;
+        let rust = nanobragg::render_plan(plan, Precision::Double, &mut Silent)
+            .expect("render")
+            .image;
+        let simd = nanobragg::render_plan(plan, Precision::Single, &mut Silent)
+            .expect("render")
+            .image;
         let reference = read_f32(golden);
         let m_c = compare(&c_img, &reference);
         let m_r = compare(&rust, &c_img);
@@ -392,7 +396,9 @@ fn c_ref_matches_rust_on_randomized_parameter_sets() {
         .unwrap_or_else(|e| panic!("case {i}: setup failed: {e}\nargs: {}", args.join(" ")));
         let plan = sim.plan();
         let c_img = c_render(plan);
-        let rust = nanobragg::render_plan(plan, Precision::Double, &mut Silent).image;
+        let rust = nanobragg::render_plan(plan, Precision::Double, &mut Silent)
+            .expect("render")
+            .image;
         let m = compare(&rust, &c_img);
         assert_eq!(
             m.identical_fraction,
@@ -401,7 +407,9 @@ fn c_ref_matches_rust_on_randomized_parameter_sets() {
             m.max_ulp,
             args.join(" ")
         );
-        let simd = nanobragg::render_plan(plan, Precision::Single, &mut Silent).image;
+        let simd = nanobragg::render_plan(plan, Precision::Single, &mut Silent)
+            .expect("render")
+            .image;
         let m_s = simd_bar(&simd, &c_img).unwrap_or_else(|e| {
             panic!(
                 "case {i}: SIMD kernel vs c_ref: {e}\nargs: {}",

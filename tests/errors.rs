@@ -333,8 +333,8 @@ fn a_failed_run_leaves_existing_outputs_untouched() {
         b"precious"
     );
 
-    // failure while writing: the int file cannot be created; the float file written before it
-    // is complete, the existing file of the failed output is untouched, no temporary is left
+    // an output that cannot be written (its folder does not exist): refused before the
+    // render, and no output replaced, the float image included; no temporary is left
     std::fs::write(dir.join("int.img"), b"old int").expect("write");
     let o = Command::new(BIN)
         .args(format!("{GOOD} -floatfile float.bin -intfile nodir/int.img").split_whitespace())
@@ -343,10 +343,13 @@ fn a_failed_run_leaves_existing_outputs_untouched() {
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(9), "{err}");
-    assert!(err.contains("nodir/int.img"), "{err}");
+    assert!(
+        err.contains("nodir/int.img") && err.contains("the folder nodir does not exist"),
+        "{err}"
+    );
     assert_eq!(
-        std::fs::read(dir.join("float.bin")).expect("float").len(),
-        16 * 16 * 4
+        std::fs::read(dir.join("float.bin")).expect("float"),
+        b"precious"
     );
     assert_eq!(std::fs::read(dir.join("int.img")).expect("int"), b"old int");
     let left: Vec<String> = files(dir.path())
@@ -387,8 +390,11 @@ fn buffers_that_cannot_fit_are_refused_before_allocating() {
         .expect("run");
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(9), "{err}");
+    // 8000² pixels × (4 float + 2 SMV + 2 noise + 1 PGM bytes) = 576 MB, plus tables
     assert!(
-        err.contains("8000x8000") && err.contains("576 MB") && err.contains("100 MB"),
+        err.contains("needs 577 MB")
+            && err.contains("8000x8000 detector's image buffers")
+            && err.contains("100 MB this run may use (NANOBRAGG_MEMORY_LIMIT)"),
         "{err}"
     );
     assert_eq!(files(dir.path()).len(), 0, "output written");

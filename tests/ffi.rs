@@ -538,8 +538,8 @@ fn kernel_statistics_are_the_loops() {
             )
             .expect("setup")
         });
-        let r = sim.render(&mut nanobragg::kernel::Silent);
-        let cli = sim.products(&r).stats;
+        let r = sim.render(&mut nanobragg::kernel::Silent).expect("render");
+        let cli = sim.products(&r).expect("products").stats;
         assert_eq!(
             (cli.max_i, cli.max_pos, cli.sum, cli.sumsq, cli.count as i64),
             (
@@ -587,9 +587,9 @@ fn single_precision_statistics_are_the_clis() {
             )
             .expect("setup")
         });
-        let r = sim.render(&mut nanobragg::kernel::Silent);
+        let r = sim.render(&mut nanobragg::kernel::Silent).expect("render");
         assert!(r.image == img, "{name}: image differs from the CLI's");
-        let cli = sim.products(&r).stats;
+        let cli = sim.products(&r).expect("products").stats;
         assert_eq!(
             (cli.max_i, cli.max_pos, cli.sum, cli.sumsq, cli.count as i64),
             (

@@ -17,7 +17,7 @@ fn args(s: &str) -> Vec<String> {
 
 fn image(line: &str) -> Vec<f32> {
     let sim = Simulation::from_args_with_time_seed(&args(line), -1).expect("setup");
-    sim.render(&mut Silent).image
+    sim.render(&mut Silent).expect("render").image
 }
 
 fn warnings(line: &str) -> Vec<String> {

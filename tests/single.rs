@@ -115,7 +115,7 @@ fn row_parallel_statistics_match_the_serial_ones() {
         let sim = common::in_dir(dir.path(), || {
             nanobragg::Simulation::from_args_with_time_seed(&args, -1).expect("setup")
         });
-        let r = sim.render(&mut nanobragg::kernel::Silent);
+        let r = sim.render(&mut nanobragg::kernel::Silent).expect("render");
         let serial = nanobragg::stats::compute(sim.plan(), &r.image);
         let rows = nanobragg::stats::compute_rows(sim.plan(), &r.image);
         assert_eq!(

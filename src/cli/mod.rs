@@ -820,6 +820,10 @@ fn apply(
             o.fix_quirks = true;
             0
         }
+        Key::AllowNonfinite => {
+            o.allow_nonfinite = true;
+            0
+        }
         Key::FixCell => {
             o.fix_cell = true;
             0
@@ -887,7 +891,7 @@ fn topic(k: Key) -> usize {
         Water | Stolout | Stol | Stol4 | StolQ => 5,
         Floatfile | Intfile | Pgmfile | Noisefile | Nonoise | Nopgm | Scale | Pgmscale | Adc
         | Seed | Printout | PrintoutPixel | Noprogress | Progress | Pngfile => 6,
-        Precision | FixQuirks | FixCell | Help | Version => 7,
+        Precision | FixQuirks | FixCell | AllowNonfinite | Help | Version => 7,
     }
 }
 

@@ -172,6 +172,7 @@ pub enum Key {
     Precision,
     FixQuirks,
     FixCell,
+    AllowNonfinite,
     Help,
     Version,
 }
@@ -955,6 +956,13 @@ pub static TABLE: &[Entry] = &[
         "textbook reciprocal cell for oblique cells"
     ),
     e!(
+        AllowNonfinite,
+        [Exact("-allow_nonfinite")],
+        0,
+        false,
+        "write images with NaN or infinite pixels (otherwise an error), as nanoBragg.c does"
+    ),
+    e!(
         Help,
         [Exact("-h"), Exact("-help"), Exact("--help")],
         0,
@@ -1119,6 +1127,7 @@ pub static SPELLINGS: &[&str] = &[
     "-precision",
     "-fix_quirks",
     "-fix_cell",
+    "-allow_nonfinite",
     "-help",
     "-version",
 ];

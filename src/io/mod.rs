@@ -5,85 +5,27 @@
 //! * [`float`]: the raw float32 image.
 //! * [`png`]: the 8-bit preview (`-pngfile`).
 //!
-//! Every output goes through [`Staged`]: the bytes are written to a temporary file in the
-//! destination folder and renamed over the destination only when complete, so a failed or
-//! killed run never leaves a truncated file and never destroys an existing one.
+//! Every output goes through [`stage`] and [`commit`]: all outputs of a run are written to
+//! temporary files beside their destinations and renamed into place only when every one is
+//! complete, so a failed or interrupted run leaves no truncated file and every old file as it
+//! was; devices, FIFOs and sockets are written in place ([`Target`]).
 
 pub mod float;
 pub mod pgm;
 pub mod png;
 pub mod smv;
+pub mod stage;
+pub mod target;
+
+pub use stage::{Staged, Writer, commit, remove_temporaries, stage};
+pub use target::Target;
 
 use crate::error::{Error, Result};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A complete output waiting in a temporary file beside its destination. [`Staged::commit`]
-/// renames it into place; dropped uncommitted, the temporary file is removed.
-#[derive(Debug)]
-pub struct Staged {
-    tmp: PathBuf,
-    dest: String,
-    committed: bool,
-}
-
-impl Staged {
-    /// Write `parts` (concatenated) to a new temporary file in `path`'s folder.
-    pub fn write(path: &str, parts: &[&[u8]]) -> Result<Staged> {
-        static SERIAL: AtomicUsize = AtomicUsize::new(0);
-        let p = Path::new(path);
-        let dir = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = p
-            .file_name()
-            .ok_or_else(|| Error::output(path, "not a file name"))?
-            .to_string_lossy()
-            .to_string();
-        let tmp = dir.join(format!(
-            ".{}.{}-{}.tmp",
-            name,
-            std::process::id(),
-            SERIAL.fetch_add(1, Ordering::Relaxed)
-        ));
-        let staged = Staged {
-            tmp,
-            dest: path.to_string(),
-            committed: false,
-        };
-        let result = (|| -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&staged.tmp)?;
-            for part in parts {
-                f.write_all(part)?;
-            }
-            Ok(())
-        })();
-        result.map_err(|e| Error::output(path, e.to_string()))?;
-        Ok(staged)
-    }
-
-    /// Rename the temporary file over the destination.
-    pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.dest)
-            .map_err(|e| Error::output(&self.dest, e.to_string()))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
-/// Write `bytes` to `path` atomically (temporary file in the same folder, then rename).
+/// Write one output (all or nothing: see [`stage`]).
 pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<()> {
-    Staged::write(path, &[bytes])?.commit()
+    commit(vec![stage(path, &|w: &mut dyn Write| w.write_all(bytes))?])
 }
 
 /// Read a whole input file, with an error naming it.

@@ -103,8 +103,9 @@ pub trait Observer {
     /// The first out-of-range interpolation, reported before the progress that includes it;
     /// `rank` is the serial index of the pixel among rendered pixels.
     fn interp_trigger(&mut self, _t: &InterpTrigger, _rank: usize) {}
-    /// Asked after each progress report: `true` stops the render (rows already being rendered
-    /// finish; the image is then incomplete).
+    /// Asked after every progress report (at least every 50 ms while rows are rendered): true
+    /// stops the render (rows being rendered finish), which then returns
+    /// [`crate::Error::Cancelled`].
     fn stop_requested(&mut self) -> bool {
         false
     }
@@ -182,9 +183,15 @@ const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(
 /// the state at the start of the pass; the calling thread accepts finished rows in order and
 /// reports progress. The serial state changes only a few times per run: when a row leaves a
 /// different state, the rows after it are rendered again, from that state, in a new pass.
-pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer) -> Rendered {
+/// Fails when the observer cancels the render or the worker threads cannot be started.
+pub fn render(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    obs: &mut dyn Observer,
+) -> crate::Result<Rendered> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let pool = crate::pool::get(None)?;
     let prep = Prepared::new(plan);
     let f = plan.fpixels;
     let rows = plan.spixels;
@@ -215,7 +222,8 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         rank: 0,
         row_stats: vec![Default::default(); rows],
     };
-    let threads = rayon::current_num_threads().max(1);
+    let threads = pool.current_num_threads().max(1);
+    let mut cancelled = false;
     if threads == 1 || !prep.polar_settles || rows <= 1 {
         // one row at a time, in order (a cycling E-vector sequence changes the state at
         // every polarization evaluation)
@@ -224,6 +232,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
             ledger.accept(s, d);
             ledger.obs.progress(ledger.rank);
             if ledger.obs.stop_requested() {
+                cancelled = true;
                 break;
             }
         }
@@ -234,7 +243,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         let caller = std::thread::current();
         // a caller that is itself one of the pool's threads runs its share of the broadcast
         // only after the scope's body returns
-        let workers = threads - usize::from(rayon::current_thread_index().is_some());
+        let workers = threads - usize::from(pool.current_thread_index().is_some());
         // the first row here: it usually changes the state (the first spindle rotation), which
         // would otherwise end the first parallel pass at once
         let d = render_row(
@@ -244,8 +253,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
         );
         ledger.accept(0, d);
         let mut start = 1;
-        let mut stopped = false;
-        while start < rows && !stopped {
+        while start < rows && !cancelled {
             let entry = ledger.state;
             let next = AtomicUsize::new(start);
             // the first row of this pass that left a different state
@@ -254,7 +262,7 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
             // cannot leave the caller waiting)
             let exited = AtomicUsize::new(0);
             let mut accepted = start;
-            rayon::in_place_scope(|sc| {
+            pool.in_place_scope(|sc| {
                 sc.spawn_broadcast(|_, _| {
                     struct Leave<'a>(&'a AtomicUsize, &'a std::thread::Thread);
                     impl Drop for Leave<'_> {
@@ -297,9 +305,10 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
                     }
                     ledger.obs.progress(ledger.rank);
                     if ledger.obs.stop_requested() {
-                        // workers take no further row
+                        // the workers take no further row; the scope waits for the ones
+                        // they are rendering
                         halt.store(0, Ordering::Release);
-                        stopped = true;
+                        cancelled = true;
                         break;
                     }
                     if changed || accepted == rows {
@@ -322,12 +331,15 @@ pub fn render(plan: &RenderPlan, kernel: &dyn RowKernel, obs: &mut dyn Observer)
             start = accepted;
         }
     }
+    if cancelled {
+        return Err(crate::Error::Cancelled);
+    }
     let stats = with_stats.then(|| crate::stats::combine(plan, &ledger.row_stats));
-    Rendered {
+    Ok(Rendered {
         image,
         interp_trigger: ledger.first_trigger,
         omega_sum: ledger.omega_sum,
         exact: kernel.exact(),
         stats,
-    }
+    })
 }

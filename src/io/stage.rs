@@ -1,0 +1,209 @@
+//! All-or-nothing output: every output of a run is written completely before any replaces
+//! an existing file.
+//!
+//! [`stage`] writes one output: to a new temporary file beside a regular destination (created
+//! exclusively, with an unpredictable name within `NAME_MAX`, never through a link: the
+//! `tempfile` crate), with the replaced file's mode and, where permitted, its owner; or, for a
+//! stream (device, FIFO, socket), into memory. [`commit`] then writes the streams and renames
+//! the temporary files over their destinations, in order, one right after the other. A failure
+//! before the renames removes every temporary file and leaves every old file as it was.
+//!
+//! Temporary files are recorded in a process-wide list so that a signal handler
+//! ([`remove_temporaries`]) can remove them before the process exits; renames hold that list's
+//! lock, so a signal never interrupts a run's renames half way.
+
+use super::target::{Existing, Target};
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// Temporary files that exist now.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Bytes of a temporary name kept from the destination's name (NAME_MAX is 255 bytes:
+/// "." + this + "." + 8 random characters + ".tmp").
+const NAME_KEEP: usize = 200;
+
+/// Writes an output's bytes.
+pub type Writer<'a> = &'a (dyn Fn(&mut dyn Write) -> std::io::Result<()> + Sync);
+
+/// One output, written and waiting for [`commit`].
+#[derive(Debug)]
+pub struct Staged {
+    /// The name as given (for messages).
+    name: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// A complete temporary file; `in_place`: copy it into the destination (a file with other
+    /// hard links, which a rename would split) instead of renaming it.
+    Temp {
+        tmp: tempfile::TempPath,
+        dest: PathBuf,
+        in_place: bool,
+    },
+    /// Bytes for a device, FIFO or socket.
+    Stream {
+        path: PathBuf,
+        socket: bool,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Kind::Temp { tmp, .. } = &self.kind {
+            // removed before it leaves the list, so a signal in between cannot miss it
+            let _ = std::fs::remove_file(tmp);
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            live.retain(|q| q != &**tmp);
+        }
+    }
+}
+
+/// Remove every temporary file of the process; the caller then exits. Holds the list's lock
+/// until the process ends, so that no rename starts after it.
+pub fn remove_temporaries() {
+    let live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    for p in live.iter() {
+        let _ = std::fs::remove_file(p);
+    }
+    std::mem::forget(live);
+}
+
+/// A temporary-file prefix from the destination's name, cut to [`NAME_KEEP`] bytes.
+fn prefix(dest: &std::path::Path) -> String {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut cut = name.len().min(NAME_KEEP);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(".{}.", &name[..cut])
+}
+
+/// Write output `name` (see [`Target`]) with `write`, ready for [`commit`].
+pub fn stage(name: &str, write: Writer) -> Result<Staged> {
+    let err = |e: std::io::Error| Error::output(name, e.to_string());
+    match Target::resolve(name)? {
+        Target::Stream { path, socket } => {
+            let mut bytes = Vec::new();
+            write(&mut bytes).map_err(err)?;
+            Ok(Staged {
+                name: name.to_string(),
+                kind: Kind::Stream {
+                    path,
+                    socket,
+                    bytes,
+                },
+            })
+        }
+        Target::Replace {
+            dest,
+            dir,
+            existing,
+        } => {
+            let mut b = tempfile::Builder::new();
+            let prefix = prefix(&dest);
+            b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
+            // a new file gets what fopen gives it: 0666 less the umask
+            b.permissions(std::fs::Permissions::from_mode(0o666));
+            let file = b.tempfile_in(&dir).map_err(err)?;
+            let (file, tmp) = file.into_parts();
+            {
+                let mut l = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+                l.push(tmp.to_path_buf());
+            }
+            let staged = Staged {
+                name: name.to_string(),
+                kind: Kind::Temp {
+                    tmp,
+                    dest,
+                    in_place: existing.is_some_and(|e| e.nlink > 1),
+                },
+            };
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+            write(&mut w).map_err(err)?;
+            let file = w.into_inner().map_err(|e| err(e.into_error()))?;
+            if let Some(Existing { mode, uid, gid, .. }) = existing {
+                // the replaced file's owner where permitted (root), then its mode (after the
+                // owner: chown clears set-id bits)
+                let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
+                file.set_permissions(std::fs::Permissions::from_mode(mode))
+                    .map_err(err)?;
+            }
+            Ok(staged)
+        }
+    }
+}
+
+/// Write the streams, then put every temporary file in place, in order. Stops at the first
+/// failure; the temporary files not yet in place are removed.
+pub fn commit(outputs: Vec<Staged>) -> Result<()> {
+    for s in &outputs {
+        if let Kind::Stream {
+            path,
+            socket,
+            bytes,
+        } = &s.kind
+        {
+            write_stream(path, *socket, bytes)
+                .map_err(|e| Error::output(&s.name, e.to_string()))?;
+        }
+    }
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut result = Ok(());
+    let mut rest = outputs.into_iter();
+    for mut s in rest.by_ref() {
+        // taken out, so that dropping `s` does not touch the list (its lock is held)
+        let kind = std::mem::replace(
+            &mut s.kind,
+            Kind::Stream {
+                path: PathBuf::new(),
+                socket: false,
+                bytes: Vec::new(),
+            },
+        );
+        let Kind::Temp {
+            tmp,
+            dest,
+            in_place,
+        } = kind
+        else {
+            continue;
+        };
+        let p = tmp.to_path_buf();
+        let r = if in_place {
+            std::fs::copy(&tmp, &dest).map(|_| ())
+        } else {
+            // on failure the temporary file is removed with the error's TempPath
+            tmp.persist(&dest).map_err(|e| e.error)
+        };
+        live.retain(|q| *q != p);
+        if let Err(e) = r {
+            result = Err(Error::output(&s.name, e.to_string()));
+            break;
+        }
+    }
+    drop(live);
+    drop(rest);
+    result
+}
+
+fn write_stream(path: &std::path::Path, socket: bool, bytes: &[u8]) -> std::io::Result<()> {
+    if socket {
+        let mut s = std::os::unix::net::UnixStream::connect(path)?;
+        s.write_all(bytes)?;
+        s.flush()
+    } else {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.write_all(bytes)?;
+        f.flush()
+    }
+}
