@@ -20,6 +20,11 @@
 #define CLIP 80
 
 /**
+ * Longest message [`Error`] displays (characters).
+ */
+#define MAX_MESSAGE 1000
+
+/**
  * Version of this ABI; bumped when a structure or a function changes. ABI 2 appended fields
  * to `nb_kernel_params` (F rows, callbacks, `-printout`, statistics) and added
  * `nb_render_stats`; callers built against ABI 1 keep working: their smaller
@@ -43,6 +48,26 @@
 #define NB_SHAPE_GAUSS 2
 
 #define NB_SHAPE_TOPHAT 3
+
+/**
+ * Largest length accepted, metres: beyond it the squares and cubes of distances overflow.
+ */
+#define MAX_LENGTH 1e30
+
+/**
+ * Largest angle accepted, degrees (beyond it the angle is lost to rounding).
+ */
+#define MAX_ANGLE 1e9
+
+/**
+ * Largest structure factor accepted: F² must be finite.
+ */
+#define MAX_F 1e150
+
+/**
+ * Most unit cells along an axis.
+ */
+#define MAX_CELLS 1e6
 
 /**
  * Status codes returned by every function.
@@ -374,6 +399,11 @@ typedef struct {
    */
   nb_render_stats *stats;
 } nb_kernel_params;
+
+/**
+ * Most sub-pixels (oversample² × sensor layers) per pixel: counts stay exact in 64 bits.
+ */
+#define MAX_SUBPIXELS (1 << 40)
 
 #ifdef __cplusplus
 extern "C" {

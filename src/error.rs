@@ -55,7 +55,41 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line, whatever the names and tokens it quotes: control characters are escaped and
+    /// the message is cut at [`MAX_MESSAGE`] characters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.raw_message();
+        let mut out = String::with_capacity(text.len().min(MAX_MESSAGE + 16));
+        for (n, c) in text.chars().enumerate() {
+            if n == MAX_MESSAGE {
+                out.push('…');
+                break;
+            }
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        f.write_str(&out)
+    }
+}
+
+/// Longest message [`Error`] displays (characters).
+pub const MAX_MESSAGE: usize = 1000;
+
+impl Error {
+    fn raw_message(&self) -> String {
+        struct Raw<'a>(&'a Error);
+        impl fmt::Display for Raw<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_raw(f)
+            }
+        }
+        Raw(self).to_string()
+    }
+
+    fn fmt_raw(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(m) => write!(f, "{m}"),
             Error::Input {

@@ -307,9 +307,45 @@ fn fail(code: nb_status, msg: &str) -> nb_status {
     code
 }
 
-/// Run `f`, converting panics into `NB_ERR_PANIC`.
+/// Calls of the C API under way (in any thread): while one is, the library's own worker
+/// threads panic silently too (their panic reaches the caller as `NB_ERR_PANIC`).
+static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread is inside a C API call.
+    static IN_CALL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A panic hook that prints nothing for panics inside C API calls (they become
+/// `NB_ERR_PANIC` and a message for `nb_last_error`) and leaves every other panic to the hook
+/// that was installed before: a C program's stderr is its own.
+fn quiet_panics_in_calls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let ours = IN_CALL.with(|c| c.get())
+                || (CALLS.load(std::sync::atomic::Ordering::Relaxed) > 0
+                    && std::thread::current()
+                        .name()
+                        .is_some_and(|n| n.starts_with("nanobragg-")));
+            if !ours {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Run `f`, converting panics into `NB_ERR_PANIC` (without printing them).
 fn guard(f: impl FnOnce() -> nb_status) -> nb_status {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    use std::sync::atomic::Ordering;
+    quiet_panics_in_calls();
+    let outer = IN_CALL.with(|c| c.replace(true));
+    CALLS.fetch_add(1, Ordering::Relaxed);
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CALLS.fetch_sub(1, Ordering::Relaxed);
+    IN_CALL.with(|c| c.set(outer));
+    match result {
         Ok(s) => {
             if s == nb_status::NB_OK {
                 set_error("");

@@ -185,13 +185,20 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Vec<([i32; 3],
                 Ok(v) if v.abs() <= 1_000_000 => v,
                 _ => {
                     let v = crate::cfmt::parse_f64_strict(cols[k]).ok_or_else(|| {
-                        Error::input(path, Some(lineno), format!("'{}' is not a number", cols[k]))
+                        Error::input(
+                            path,
+                            Some(lineno),
+                            format!("'{}' is not a number", crate::cfmt::clip(cols[k])),
+                        )
                     })?;
                     if v != v.round() || v.abs() > 1e6 {
                         return Err(Error::input(
                             path,
                             Some(lineno),
-                            format!("Miller index '{}' is not an integer", cols[k]),
+                            format!(
+                                "Miller index '{}' is not an integer",
+                                crate::cfmt::clip(cols[k])
+                            ),
                         ));
                     }
                     v as i32
@@ -204,9 +211,20 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Vec<([i32; 3],
                 Error::input(
                     path,
                     Some(lineno),
-                    format!("'{}' is not a finite number", cols[3]),
+                    format!("'{}' is not a finite number", crate::cfmt::clip(cols[3])),
                 )
             })?;
+        if f.abs() > crate::setup::MAX_F {
+            return Err(Error::input(
+                path,
+                Some(lineno),
+                format!(
+                    "F = {} is out of range (|F| at most {}, so that F squared is finite)",
+                    crate::cfmt::fmt_g(f),
+                    crate::cfmt::fmt_g(crate::setup::MAX_F)
+                ),
+            ));
+        }
         entries.push((idx, f));
     }
     Ok(entries)
@@ -364,6 +382,26 @@ pub fn read_fdump(path: &str, bytes: &[u8], mode: FdumpRead) -> Result<Fdump> {
         let mut b = [0u8; 8];
         b[..hi - lo].copy_from_slice(&data[lo..hi]);
         *v = f64::from_le_bytes(b);
+    }
+    if let Some(i) = grid
+        .data
+        .iter()
+        .position(|v| !v.is_finite() || v.abs() > crate::setup::MAX_F)
+    {
+        let d = grid.range.map(|r| (r + 1) as usize);
+        let hkl = [
+            grid.min[0] as i64 + (i / (d[1] * d[2])) as i64,
+            grid.min[1] as i64 + (i / d[2] % d[1]) as i64,
+            grid.min[2] as i64 + (i % d[2]) as i64,
+        ];
+        return Err(bad(&format!(
+            "the structure factor of {} {} {} (value {} of the file) is {}: the file is damaged",
+            hkl[0],
+            hkl[1],
+            hkl[2],
+            i + 1,
+            crate::cfmt::fmt_g(grid.data[i])
+        )));
     }
     grid.hkls = (grid.range[0] as usize) * (grid.range[1] as usize) * (grid.range[2] as usize);
     Ok(Fdump { grid, swallowed })

@@ -106,6 +106,9 @@ pub struct Products {
     /// Rendered pixels that are NaN or infinite, and the first of them (fast, slow).
     pub nonfinite_pixels: usize,
     pub first_nonfinite: Option<[usize; 2]>,
+    /// Rendered pixels below zero (a detector facing away from the sample has negative
+    /// solid angles in nanoBragg.c's formula).
+    pub negative_pixels: usize,
 }
 
 impl Simulation {
@@ -129,7 +132,13 @@ impl Simulation {
         let extra = 2 * u128::from(o.write_noise)
             + u128::from(o.write_pgm)
             + u128::from(o.pngfile.is_some());
-        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision))?;
+        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision)).map_err(|e| match e {
+            Error::Memory(m) if o.oversample <= 0 => Error::Memory(format!(
+                "{m}; -oversample {} was chosen automatically from the crystal size (-N, -xtalsize): give -oversample to set it",
+                plan.oversample
+            )),
+            e => e,
+        })?;
         Ok(Simulation { exp, plan })
     }
 
@@ -192,11 +201,12 @@ impl Simulation {
             .pngfile
             .as_ref()
             .map(|_| output::png_preview(plan, &r.image));
-        let (nonfinite_pixels, first_nonfinite) = nonfinite(plan, &r.image);
+        let (nonfinite_pixels, first_nonfinite, negative_pixels) = unusual(plan, &r.image);
         Products {
             png,
             nonfinite_pixels,
             first_nonfinite,
+            negative_pixels,
             stats,
             omega_sum: r.omega_sum,
             int_scale,
@@ -278,12 +288,18 @@ impl Simulation {
     ) -> Result<()> {
         let o = &self.exp.opts;
         if let (Some([f, s]), false) = (p.first_nonfinite, o.allow_nonfinite) {
+            let first = r.image[s * self.plan.fpixels + f];
+            let why = if first.is_nan() {
+                "not a number (the experiment is out of range)"
+            } else {
+                "infinite: brighter than a 32-bit float holds (3.4e38); lower -fluence, -default_F or the structure factors"
+            };
+            let rendered: usize = (0..self.plan.spixels)
+                .map(|s| self.plan.rendered_in_row(s))
+                .sum();
             return Err(Error::invalid(format!(
-                "{} of {} rendered pixels are NaN or infinite (the first at pixel {f} {s}): the experiment is out of range; no file written (-allow_nonfinite writes them, as nanoBragg.c does)",
-                p.nonfinite_pixels,
-                (0..self.plan.spixels)
-                    .map(|s| self.plan.rendered_in_row(s))
-                    .sum::<usize>()
+                "{} of {rendered} rendered pixels are NaN or infinite; the first, pixel {f} {s}, is {why}; no file written (-allow_nonfinite writes them, as nanoBragg.c does)",
+                p.nonfinite_pixels
             )));
         }
         let (hdr, noise_hdr) = self.exp.smv_header();
@@ -460,18 +476,22 @@ pub fn interp_warning(t: &kernel::InterpTrigger) -> String {
     )
 }
 
-/// Rendered pixels of `image` that are NaN or infinite: their count and the first (fast, slow).
-fn nonfinite(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>) {
+/// Rendered pixels of `image` that are NaN or infinite (their count and the first, as fast,
+/// slow), and those below zero.
+fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>, usize) {
     let f = plan.fpixels.max(1);
-    let mut first = None;
-    let mut n = 0;
+    let (mut first, mut nonfinite, mut negative) = (None, 0, 0);
     for (i, v) in image.iter().enumerate() {
-        if !v.is_finite() && plan.is_rendered(i % f, i / f) {
-            first.get_or_insert([i % f, i / f]);
-            n += 1;
+        if !(v.is_finite() && *v >= 0.0) && plan.is_rendered(i % f, i / f) {
+            if v.is_finite() {
+                negative += 1;
+            } else {
+                first.get_or_insert([i % f, i / f]);
+                nonfinite += 1;
+            }
         }
     }
-    (n, first)
+    (nonfinite, first, negative)
 }
 
 /// Writes an SMV image: the 512-byte header block, then the pixels.

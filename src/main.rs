@@ -144,7 +144,10 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let hint = if matches!(e, nanobragg::Error::Usage(_)) {
+            // a run that names no crystal or structure factors, or an unknown option
+            let lost = matches!(&e, nanobragg::Error::Usage(m)
+                if m.starts_with("unknown option") || m.starts_with("no "));
+            let hint = if lost {
                 " (nanoBragg -help lists every option)"
             } else {
                 ""
@@ -243,6 +246,12 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
     let _ = out.flush();
     lap("outputs");
     let products = result?;
+    if products.negative_pixels > 0 {
+        to_stderr(&format!(
+            "nanoBragg: warning: {} pixels are negative, as nanoBragg.c computes them (a detector that faces away from the sample has negative solid angles)",
+            products.negative_pixels
+        ));
+    }
     if products.nonfinite_pixels > 0 {
         to_stderr(&format!(
             "nanoBragg: warning: {} pixels are NaN or infinite (written as they are: -allow_nonfinite)",

@@ -9,6 +9,9 @@ use crate::hkl::HklGrid;
 use crate::options::Shape;
 use crate::vec3::{M3, V3, rotate_axis, rotate_umat, unitize};
 
+/// Most sub-pixels (oversample² × sensor layers) per pixel: counts stay exact in 64 bits.
+pub const MAX_SUBPIXELS: u128 = 1 << 40;
+
 /// One X-ray source as the pixel loop sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlanSource {
@@ -275,45 +278,162 @@ impl RenderPlan {
         pos
     }
 
-    /// Check the plan describes a renderable experiment (sizes consistent, values finite).
+    /// Check the plan describes a renderable experiment: sizes consistent, counts positive,
+    /// every value finite and within the ranges the command line accepts (the C kernel entry
+    /// relies on this; the names are those of `nb_kernel_params`).
     pub fn validate(&self) -> crate::error::Result<()> {
         use crate::error::Error;
-        let bad = |m: &str| Err(Error::invalid(m.to_string()));
+        use crate::setup::{LAMBDA_RANGE, MAX_ANGLE, MAX_CELLS, MAX_F, MAX_LENGTH};
+        let bad = |m: String| Err(Error::invalid(m));
         if self.fpixels == 0 || self.spixels == 0 {
-            return bad("the detector has no pixels");
+            return bad("the detector has no pixels".into());
         }
-        if self.oversample == 0 {
-            return bad("oversample must be at least 1");
+        let Some(pixels) = self
+            .fpixels
+            .checked_mul(self.spixels)
+            .filter(|n| *n <= 1 << 30)
+        else {
+            return bad(format!(
+                "the detector is too large: {}x{} pixels (at most 2^30)",
+                self.fpixels, self.spixels
+            ));
+        };
+        if self.oversample == 0 || self.thicksteps == 0 || self.phisteps == 0 {
+            return bad("oversample, detector_thicksteps and phisteps must be at least 1".into());
         }
-        if self.thicksteps == 0 || self.phisteps == 0 {
-            return bad("sensor layers and phi steps must be at least 1");
+        let subpixels = (self.oversample as u128).pow(2) * self.thicksteps as u128;
+        if subpixels > MAX_SUBPIXELS {
+            return bad(format!(
+                "oversample {}² x {} sensor layers = {subpixels} sub-pixels per pixel (at most 2^40)",
+                self.oversample, self.thicksteps
+            ));
         }
         if self.sources.is_empty() {
-            return bad("there are no sources");
+            return bad("there are no sources".into());
         }
         if self.umats.is_empty() {
-            return bad("there are no mosaic domains");
+            return bad("there are no mosaic domains".into());
         }
-        if let Some(m) = &self.mask
-            && m.len() != self.fpixels * self.spixels
-        {
-            return bad("the mask size does not match the detector");
+        if self.mask.as_ref().is_some_and(|m| m.len() != pixels) {
+            return bad("the mask size does not match the detector".into());
         }
         if let Some(g) = &self.hkl {
-            let n: usize = g.range.iter().map(|r| (*r + 1).max(0) as usize).product();
-            if g.data.len() != n || g.range.iter().any(|r| *r < 1) {
-                return bad("the structure-factor grid size does not match its index ranges");
+            let n = g
+                .range
+                .iter()
+                .try_fold(1usize, |a, r| a.checked_mul(usize::try_from(*r).ok()? + 1));
+            if n != Some(g.data.len()) || g.range.iter().any(|r| *r < 1) {
+                return bad(
+                    "the structure-factor grid size does not match its index ranges".into(),
+                );
+            }
+            if let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F)) {
+                return bad(format!(
+                    "a structure factor is {} (|F| must be finite and at most {})",
+                    crate::cfmt::fmt_g(*v),
+                    crate::cfmt::fmt_g(MAX_F)
+                ));
             }
         }
-        if !(self.pixel_size > 0.0) || !self.pixel_size.is_finite() {
-            return bad("the pixel size must be positive");
+        let length = |name: &str, v: f64| -> crate::error::Result<()> {
+            if v.is_finite() && v.abs() <= MAX_LENGTH {
+                Ok(())
+            } else {
+                bad(format!(
+                    "{name} is {} m: out of range",
+                    crate::cfmt::fmt_g(v)
+                ))
+            }
+        };
+        if !(self.pixel_size > 0.0) {
+            return bad("the pixel size must be positive".into());
         }
-        if self
-            .sources
-            .iter()
-            .any(|s| !s.dir.iter().all(|x| x.is_finite()))
-        {
-            return bad("a source direction is not finite");
+        length("pixel_size", self.pixel_size)?;
+        length("distance", self.distance)?;
+        length("close_distance", self.close_distance)?;
+        length("detector_thick", self.thick)?;
+        length("detector_thickstep", self.thickstep)?;
+        length("water_size", self.water_size)?;
+        length("dmin", self.dmin)?;
+        for (name, v) in [
+            ("pix0_vector", self.pix0),
+            ("a0", self.a0),
+            ("b0", self.b0),
+            ("c0", self.c0),
+        ] {
+            for x in v {
+                length(name, x)?;
+            }
+        }
+        let vectors = [
+            ("fdet_vector", self.fdet),
+            ("sdet_vector", self.sdet),
+            ("odet_vector", self.odet),
+            ("beam_vector", self.beam),
+            ("polar_vector", self.polar_axis),
+            ("spindle_vector", self.spindle),
+            ("a_star", self.recip[0]),
+            ("b_star", self.recip[1]),
+            ("c_star", self.recip[2]),
+        ];
+        for (name, v) in vectors {
+            if !v.iter().all(|x| x.is_finite()) {
+                return bad(format!("{name} has a non-finite component"));
+            }
+        }
+        for s in &self.sources {
+            if !s.dir.iter().all(|x| x.is_finite()) || s.dir == [0.0; 3] {
+                return bad("a source direction is zero or not finite".into());
+            }
+            if !(s.lambda >= LAMBDA_RANGE.0 && s.lambda <= LAMBDA_RANGE.1) {
+                return bad(format!(
+                    "a source wavelength is {} m (from {} to {} m)",
+                    crate::cfmt::fmt_g(s.lambda),
+                    crate::cfmt::fmt_g(LAMBDA_RANGE.0),
+                    crate::cfmt::fmt_g(LAMBDA_RANGE.1)
+                ));
+            }
+        }
+        if self.umats.iter().any(|m| !m.iter().all(|x| x.is_finite())) {
+            return bad("a mosaic domain matrix is not finite".into());
+        }
+        for (name, v) in [("phi0", self.phi0), ("phistep", self.phistep)] {
+            if !(v.abs() * crate::options::RTD <= MAX_ANGLE) {
+                return bad(format!(
+                    "{name} is {} rad: out of range",
+                    crate::cfmt::fmt_g(v)
+                ));
+            }
+        }
+        if !self.n_cells.iter().all(|n| *n >= 0.0 && *n <= MAX_CELLS) {
+            return bad(format!(
+                "the unit-cell counts must be between 0 and 10^6 (got {:?})",
+                self.n_cells
+            ));
+        }
+        if !(self.default_f.abs() <= MAX_F) {
+            return bad(format!(
+                "default_f is {}: |F| must be finite and at most {}",
+                crate::cfmt::fmt_g(self.default_f),
+                crate::cfmt::fmt_g(MAX_F)
+            ));
+        }
+        let finite = [
+            ("mu", self.mu),
+            ("polarization", self.polarization),
+            ("mosaic_spread", self.mosaic_spread),
+            ("fudge", self.fudge),
+            ("fluence", self.fluence),
+            ("r_e_sqr", self.r_e_sqr),
+            ("i_bg", self.i_bg),
+        ];
+        for (name, v) in finite {
+            if !v.is_finite() {
+                return bad(format!("{name} is not finite"));
+            }
+        }
+        if !(self.steps > 0.0 && self.steps.is_finite()) {
+            return bad("steps must be positive".into());
         }
         Ok(())
     }

@@ -447,17 +447,33 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
     }
     out.extend(cr.messages.iter().cloned());
     out.extend(cell_lines(&cr));
-    if !cr
+    let finite_cell = cr
         .a0
         .iter()
         .chain(&cr.b0)
         .chain(&cr.c0)
-        .all(|x| x.is_finite())
-        || cr.volume <= 0.0 && o.matfile.is_some()
-    {
-        return Err(Error::invalid(
-            "the unit cell is degenerate (zero volume or non-finite vectors)",
-        ));
+        .all(|x| x.is_finite());
+    match &o.matfile {
+        Some(m) if finite_cell && cr.volume < 0.0 => {
+            return Err(Error::input(
+                m,
+                None,
+                "the matrix is left-handed (negative determinant): a*, b*, c* must form a right-handed set",
+            ));
+        }
+        Some(m) if !finite_cell || !(cr.volume > 0.0) => {
+            return Err(Error::input(
+                m,
+                None,
+                "the matrix is singular: its reciprocal vectors span no volume",
+            ));
+        }
+        None if !finite_cell => {
+            return Err(Error::invalid(
+                "the unit cell is degenerate: check the -cell lengths and angles (the angles must make a cell with volume)",
+            ));
+        }
+        _ => {}
     }
 
     // ---- crystal size, oversampling ----
@@ -473,6 +489,20 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
         }
         if n[k] <= 1.0 {
             n[k] = 1.0;
+        }
+    }
+    for k in 0..3 {
+        if n[k] > MAX_CELLS {
+            let from = if o.sample_size[k] > 0.0 {
+                "from the crystal size, -xtalsize/-sample_size"
+            } else {
+                "-N/-Na/-Nb/-Nc"
+            };
+            return Err(Error::invalid(format!(
+                "{} unit cells along {} ({from}): at most 10^6 per axis",
+                fmt_g(n[k]),
+                ["a", "b", "c"][k]
+            )));
         }
     }
     let xtal = [lens[0] * n[0], lens[1] * n[1], lens[2] * n[2]];
@@ -512,11 +542,6 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
         out.push(format!(
             "         recommend -oversample {recommended} to work around this"
         ));
-    }
-    if oversample > 4096 {
-        return Err(Error::invalid(format!(
-            "oversample {oversample} is too large"
-        )));
     }
     let volume = xtal[0] * xtal[1] * xtal[2];
     let mw = volume * 1.2e6 * AVOGADRO / (n[0] * n[1] * n[2]);
@@ -603,6 +628,13 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
         let text = io::read_text(sf)?;
         let f = sources::read_source_file(sf, &text, &det.beam, o.lambda0, !fix)?;
         if f.unterminated_last_line {
+            if !o.allow_nonfinite {
+                return Err(Error::input(
+                    sf,
+                    None,
+                    "the last line has no newline (or ends in CR LF), so nanoBragg.c reads its missing columns as 0, and a zero wavelength makes every pixel NaN; end the line, or give -fix_quirks to use the defaults (-allow_nonfinite renders it as nanoBragg.c does)",
+                ));
+            }
             warn.push(format!(
                 "{sf}: the last line has no newline (or ends in CR LF), so its missing columns are read as 0, as nanoBragg.c does (a zero wavelength gives NaN pixels); -fix_quirks uses the defaults"
             ));
@@ -842,8 +874,21 @@ pub const BANNER: &str = concat!(
     ": nanoBragg-compatible nanocrystal diffraction simulator"
 );
 
+/// Largest length accepted, metres: beyond it the squares and cubes of distances overflow.
+pub const MAX_LENGTH: f64 = 1e30;
+/// Wavelengths accepted, metres.
+pub const LAMBDA_RANGE: (f64, f64) = (1e-30, 1e30);
+/// Largest angle accepted, degrees (beyond it the angle is lost to rounding).
+pub const MAX_ANGLE: f64 = 1e9;
+/// Largest structure factor accepted: F² must be finite.
+pub const MAX_F: f64 = 1e150;
+/// Most unit cells along an axis.
+pub const MAX_CELLS: f64 = 1e6;
+
 fn validate_options(o: &Options) -> Result<()> {
     let bad = |m: String| Err(Error::invalid(m));
+    // values from the command line are finite (the parser refuses others); these may come
+    // from an -img/-mask header
     let finite = [
         ("-lambda/-energy", o.lambda0),
         ("-distance", o.distance),
@@ -860,10 +905,83 @@ fn validate_options(o: &Options) -> Result<()> {
             return bad(format!("{name}: value is not finite"));
         }
     }
+    // lengths in metres, shown in the option's unit (NaN: not given)
+    let mm = 1e3;
+    let lengths = [
+        ("-distance", o.distance, mm, "mm"),
+        ("-close_distance", o.close_distance, mm, "mm"),
+        ("-pixel", o.pixel_size, mm, "mm"),
+        ("-detsize_f", o.detsize[0], mm, "mm"),
+        ("-detsize_s", o.detsize[1], mm, "mm"),
+        ("-Xbeam", o.xbeam, mm, "mm"),
+        ("-Ybeam", o.ybeam, mm, "mm"),
+        ("-Xclose", o.xclose, mm, "mm"),
+        ("-Yclose", o.yclose, mm, "mm"),
+        ("-detector_thick", o.detector_thick, 1e6, "um"),
+        ("-sample_x/-xtal_x", o.sample_size[0], mm, "mm"),
+        ("-sample_y/-xtal_y", o.sample_size[1], mm, "mm"),
+        ("-sample_z/-xtal_z", o.sample_size[2], mm, "mm"),
+        ("-water", o.water_size, 1e6, "um"),
+        ("-beamsize", o.beamsize, mm, "mm"),
+        ("-dmin", o.dmin, 1e10, "A"),
+    ];
+    for (name, v, unit, unit_name) in lengths {
+        if v.abs() > MAX_LENGTH {
+            return bad(format!(
+                "{name} {} {unit_name} is out of range (at most {} {unit_name} in size)",
+                fmt_g(v * unit),
+                fmt_g(MAX_LENGTH * unit)
+            ));
+        }
+    }
     if !(o.lambda0 > 0.0) {
         return bad(format!(
             "the wavelength must be positive (got {} m)",
             fmt_g(o.lambda0)
+        ));
+    }
+    if o.lambda0 < LAMBDA_RANGE.0 || o.lambda0 > LAMBDA_RANGE.1 {
+        return bad(format!(
+            "-lambda/-energy: a wavelength of {} A is out of range ({} to {} A)",
+            fmt_g(o.lambda0 * 1e10),
+            fmt_g(LAMBDA_RANGE.0 * 1e10),
+            fmt_g(LAMBDA_RANGE.1 * 1e10)
+        ));
+    }
+    let angles = [
+        ("-phi", o.phi0),
+        ("-osc", o.osc),
+        ("-phistep", o.phistep),
+        ("-twotheta", o.twotheta),
+        ("-detector_rotx", o.det_rot[0]),
+        ("-detector_roty", o.det_rot[1]),
+        ("-detector_rotz", o.det_rot[2]),
+        ("-mosaic", o.mosaic_spread),
+        ("-cell alpha", o.cell_angles[0]),
+        ("-cell beta", o.cell_angles[1]),
+        ("-cell gamma", o.cell_angles[2]),
+    ];
+    let misset = match o.misset {
+        crate::options::Misset::Angles(a) => a,
+        _ => [0.0; 3],
+    };
+    for (name, v) in angles
+        .into_iter()
+        .chain(misset.iter().map(|a| ("-misset", *a)))
+    {
+        if (v * RTD).abs() > MAX_ANGLE {
+            return bad(format!(
+                "{name} {} deg is out of range (at most {} deg)",
+                fmt_g(v * RTD),
+                fmt_g(MAX_ANGLE)
+            ));
+        }
+    }
+    if o.default_f.abs() > MAX_F {
+        return bad(format!(
+            "-default_F {} is out of range (|F| at most {}, so that F squared is finite)",
+            fmt_g(o.default_f),
+            fmt_g(MAX_F)
         ));
     }
     if !(o.pixel_size > 0.0) {
@@ -925,9 +1043,6 @@ fn validate_options(o: &Options) -> Result<()> {
             "the cell length a must be positive (got {})",
             fmt_g(o.cell_lengths[0])
         ));
-    }
-    if o.n_cells.iter().any(|n| *n > 1e6) {
-        return bad("more than 10^6 unit cells along an axis".to_string());
     }
     Ok(())
 }
@@ -1038,7 +1153,11 @@ pub fn read_matrix(path: &str, text: &str, lambda0: f64) -> Result<[V3; 3]> {
             let v = crate::cfmt::parse_f64_strict(tok)
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| {
-                    Error::input(path, Some(n + 1), format!("'{tok}' is not a number"))
+                    Error::input(
+                        path,
+                        Some(n + 1),
+                        format!("'{}' is not a number", crate::cfmt::clip(tok)),
+                    )
                 })?;
             nums.push(v);
             if nums.len() == 9 {

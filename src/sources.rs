@@ -80,13 +80,29 @@ pub fn read_source_file(
         let names = ["X", "Y", "Z", "weight", "lambda"];
         let mut vals = [f64::NAN; 5];
         for (k, f) in fields.iter().enumerate() {
-            vals[k] = crate::cfmt::parse_f64_strict(f).ok_or_else(|| {
-                Error::input(
-                    path,
-                    Some(lineno),
-                    format!("{} '{}' is not a number", names[k], f),
-                )
-            })?;
+            vals[k] = crate::cfmt::parse_f64_strict(f)
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    Error::input(
+                        path,
+                        Some(lineno),
+                        format!(
+                            "{} '{}' is not a finite number",
+                            names[k],
+                            crate::cfmt::clip(f)
+                        ),
+                    )
+                })?;
+        }
+        if fields.len() == 5 && !(vals[4] > 0.0) {
+            return Err(Error::input(
+                path,
+                Some(lineno),
+                format!(
+                    "lambda {} is not a positive wavelength (metres)",
+                    crate::cfmt::fmt_g(vals[4])
+                ),
+            ));
         }
         let zero_fill = reference_eol && (!has_nl || crlf) && fields.len() < 5;
         if zero_fill {

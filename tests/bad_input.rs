@@ -146,7 +146,7 @@ const CASES: &[Case] = &[
         class: "absurd size",
         args: "-default_F 1 -oversample 100000",
         files: &[],
-        words: &["oversample", "too large"],
+        words: &["sub-pixel tables of -oversample 100000", "more than"],
     },
 ];
 

@@ -74,16 +74,34 @@ impl Values<'_> {
         if !self.strict {
             return Ok(atof(s));
         }
-        parse_f64_strict(s)
-            .ok_or_else(|| Error::usage(format!("{}: expected a number, got '{}'", self.opt, s)))
+        let x = parse_f64_strict(s).ok_or_else(|| {
+            Error::usage(format!(
+                "{}: expected a number, got '{}'",
+                self.opt,
+                crate::cfmt::clip(s)
+            ))
+        })?;
+        if !x.is_finite() {
+            return Err(Error::usage(format!(
+                "{}: the value '{}' is not finite",
+                self.opt,
+                crate::cfmt::clip(s)
+            )));
+        }
+        Ok(x)
     }
     fn i(&self, k: usize) -> Result<i32, Error> {
         let s = &self.vals[k];
         if !self.strict {
             return Ok(atoi(s));
         }
-        parse_i32_strict(s)
-            .ok_or_else(|| Error::usage(format!("{}: expected an integer, got '{}'", self.opt, s)))
+        parse_i32_strict(s).ok_or_else(|| {
+            Error::usage(format!(
+                "{}: expected an integer, got '{}'",
+                self.opt,
+                crate::cfmt::clip(s)
+            ))
+        })
     }
     /// A unit-cell count: an integer that must not be negative when read strictly (0 is
     /// accepted with its reference meaning).
@@ -135,7 +153,8 @@ pub fn parse_into(
         if !arg.starts_with('-') {
             if !claimed[i] {
                 return Err(Error::usage(format!(
-                    "unexpected argument '{arg}' (not a value of any option)"
+                    "unexpected argument '{}' (not a value of any option)",
+                    crate::cfmt::clip(arg)
                 )));
             }
             continue;
@@ -234,7 +253,7 @@ fn missing_value(arg: &str, e: &Entry) -> Error {
 }
 
 fn unknown_option(arg: &str) -> Error {
-    let mut msg = format!("unknown option '{arg}'");
+    let mut msg = format!("unknown option '{}'", crate::cfmt::clip(arg));
     if let Some(s) = suggest(arg) {
         msg.push_str(&format!(" (did you mean '{s}'?)"));
     }
@@ -399,7 +418,8 @@ fn apply(
             let beam = w.contains("beam");
             if v.strict && !sample && !beam {
                 return Err(Error::usage(format!(
-                    "{arg}: expected 'beam' or 'sample', got '{w}'"
+                    "{arg}: expected 'beam' or 'sample', got '{}'",
+                    crate::cfmt::clip(w)
                 )));
             }
             if sample {
@@ -810,7 +830,8 @@ fn apply(
                 "single" | "float" => Precision::Single,
                 w => {
                     return Err(Error::usage(format!(
-                        "{arg}: expected 'double' or 'single', got '{w}'"
+                        "{arg}: expected 'double' or 'single', got '{}'",
+                        crate::cfmt::clip(w)
                     )));
                 }
             };

@@ -339,7 +339,8 @@ impl Tables {
                 .map(|k| (k, plan.n_cells[k] as f32))
                 .collect(),
             flat_dp: std::array::from_fn(|k| lane_off * splat(plan.fdet[k] as f32)),
-            subpixels: (plan.oversample * plan.oversample * plan.thicksteps) as usize,
+            // at most 2^40 (RenderPlan::validate), so the product is exact
+            subpixels: plan.oversample as usize * plan.oversample as usize * plan.thicksteps as usize,
             sub_offsets: {
                 let sp = plan.pixel_size / os;
                 let mut v = Vec::new();
