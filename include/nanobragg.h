@@ -50,6 +50,14 @@
 #define NB_SHAPE_TOPHAT 3
 
 /**
+ * Pixel-steps a render may take unless `NANOBRAGG_WORK_LIMIT` says otherwise: 10^14, about
+ * a day for the SIMD kernel on two cores and two months for the exact kernel. Beyond it a
+ * run is almost certainly a typo (`-oversample 46341`), and refusing it beats a process that
+ * seems to hang.
+ */
+#define WORK_LIMIT 1e14
+
+/**
  * Largest length accepted, metres: beyond it the squares and cubes of distances overflow.
  */
 #define MAX_LENGTH 1e30

@@ -1165,7 +1165,9 @@ pub unsafe extern "C" fn nb_render_kernel(
             Err(s) => return s,
         };
         // the CLI's memory guard: buffers, grid, sampling and sub-pixel tables
-        if let Err(e) = crate::memory::check_plan(&plan, 0, crate::uses_simd(&plan, prec)) {
+        if let Err(e) = crate::memory::check_plan(&plan, 0, crate::uses_simd(&plan, prec))
+            .and_then(|()| crate::memory::check_work(&plan))
+        {
             return fail(status_of(&e), &e.to_string());
         }
         if !p.stats.is_null() {

@@ -132,13 +132,19 @@ impl Simulation {
         let extra = 2 * u128::from(o.write_noise)
             + u128::from(o.write_pgm)
             + u128::from(o.pngfile.is_some());
-        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision)).map_err(|e| match e {
-            Error::Memory(m) if o.oversample <= 0 => Error::Memory(format!(
+        let auto = |m: String| {
+            format!(
                 "{m}; -oversample {} was chosen automatically from the crystal size (-N, -xtalsize): give -oversample to set it",
                 plan.oversample
-            )),
-            e => e,
-        })?;
+            )
+        };
+        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision))
+            .and_then(|()| memory::check_work(&plan))
+            .map_err(|e| match e {
+                Error::Memory(m) if o.oversample <= 0 => Error::Memory(auto(m)),
+                Error::Invalid(m) if o.oversample <= 0 => Error::Invalid(auto(m)),
+                e => e,
+            })?;
         Ok(Simulation { exp, plan })
     }
 

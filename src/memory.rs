@@ -194,6 +194,9 @@ pub fn check_sampling(sources: u128, phisteps: u128, domains: u128, layers: u128
 /// for the SIMD kernel, the sub-pixel tables.
 pub struct Needs {
     pub images: Option<u128>,
+    /// The solid-angle terms kept in serial order (one per pixel, or one per sub-pixel and
+    /// layer with `-oversample_omega`).
+    pub omega: Option<u128>,
     pub grid: Option<u128>,
     pub sampling: Option<u128>,
     pub subpixels: Option<u128>,
@@ -206,8 +209,25 @@ impl Needs {
         let images = pixels
             .and_then(|p| p.checked_mul(4 + 2 + mask + extra_images))
             .and_then(|b| b.checked_add(plan.spixels as u128 * 64));
+        // the exact kernel keeps a pixel's solid angle once per run of equal terms (one per
+        // pixel, or one per sub-pixel and layer with -oversample_omega), the SIMD kernel one
+        // sum per row; every row may wait for the rows before it
+        let per_pixel = if simd {
+            Some(0)
+        } else if plan.oversample_omega {
+            (plan.oversample as u128)
+                .checked_mul(plan.oversample as u128)
+                .and_then(|n| n.checked_mul(plan.thicksteps as u128))
+        } else {
+            Some(1)
+        };
         Needs {
             images,
+            omega: pixels.zip(per_pixel).and_then(|(p, n)| {
+                p.checked_mul(n)?
+                    .checked_add(plan.spixels as u128)?
+                    .checked_mul(16)
+            }),
             grid: plan.hkl.as_ref().map_or(Some(0), |g| grid_bytes(&g.range)),
             sampling: sampling_bytes(
                 plan.sources.len() as u128,
@@ -225,6 +245,7 @@ impl Needs {
 
     pub fn total(&self) -> Option<u128> {
         self.images?
+            .checked_add(self.omega?)?
             .checked_add(self.grid?)?
             .checked_add(self.sampling?)?
             .checked_add(self.subpixels?)
@@ -245,6 +266,10 @@ pub fn check_plan(plan: &RenderPlan, extra_images: u128, simd: bool) -> Result<(
             ),
         ),
         (n.grid, "the structure-factor grid".to_string()),
+        (
+            n.omega,
+            "the solid angles kept in the reference's order (every sub-pixel's with -oversample_omega)".to_string(),
+        ),
         (
             n.sampling,
             format!(
@@ -271,6 +296,61 @@ pub fn check_plan(plan: &RenderPlan, extra_images: u128, simd: bool) -> Result<(
     refuse_beyond(n.total(), |need, have| {
         format!("this run needs {need} of memory, mostly for {largest}, more than the {have}")
     })
+}
+
+/// Pixel-steps a render may take unless `NANOBRAGG_WORK_LIMIT` says otherwise: 10^14, about
+/// a day for the SIMD kernel on two cores and two months for the exact kernel. Beyond it a
+/// run is almost certainly a typo (`-oversample 46341`), and refusing it beats a process that
+/// seems to hang.
+pub const WORK_LIMIT: f64 = 1e14;
+
+/// The variable that replaces [`WORK_LIMIT`].
+pub const WORK_VAR: &str = "NANOBRAGG_WORK_LIMIT";
+
+/// Pixel-steps of a render: rendered pixels × sources × φ steps × mosaic domains ×
+/// sub-pixels × sensor layers (each one evaluation of the innermost loop).
+pub fn pixel_steps(plan: &RenderPlan) -> f64 {
+    let rendered: usize = (0..plan.spixels).map(|s| plan.rendered_in_row(s)).sum();
+    rendered as f64
+        * plan.sources.len() as f64
+        * plan.phisteps as f64
+        * plan.domains() as f64
+        * (plan.oversample as f64).powi(2)
+        * plan.thicksteps as f64
+}
+
+/// Refuse a render of more than [`WORK_LIMIT`] (or `NANOBRAGG_WORK_LIMIT`) pixel-steps.
+pub fn check_work(plan: &RenderPlan) -> Result<()> {
+    let limit = match std::env::var_os(WORK_VAR) {
+        Some(v) => v
+            .to_str()
+            .and_then(|s| crate::cfmt::parse_f64_strict(s.trim()))
+            .filter(|x| *x > 0.0)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{WORK_VAR}={}: not a positive number of pixel-steps",
+                    crate::cfmt::clip(&v.to_string_lossy())
+                ))
+            })?,
+        None => WORK_LIMIT,
+    };
+    let work = pixel_steps(plan);
+    if work > limit {
+        return Err(Error::invalid(format!(
+            "this render has {} pixel-steps (pixels x sources x phi steps x mosaic domains x oversample^2 x sensor layers: {} x {} x {} x {} x {}^2 x {}), more than the limit of {}; check -oversample and the step counts ({WORK_VAR} raises the limit)",
+            crate::cfmt::fmt_g(work),
+            (0..plan.spixels)
+                .map(|s| plan.rendered_in_row(s))
+                .sum::<usize>(),
+            plan.sources.len(),
+            plan.phisteps,
+            plan.domains(),
+            plan.oversample,
+            plan.thicksteps,
+            crate::cfmt::fmt_g(limit)
+        )));
+    }
+    Ok(())
 }
 
 /// A byte count for people: "384 MB", "1.5 GB".

@@ -3,8 +3,9 @@
 //! problem (one line on stderr and exit status 9; a non-OK status and `nb_last_error` for the C
 //! API), no panic, no handle, and leave an existing output file untouched.
 //!
-//! Classes: missing files, empty files, NaN/inf values, negative counts, absurd sizes,
-//! non-UTF-8 arguments.
+//! Classes: missing files, empty files, NaN/inf values (options and files), values out of
+//! range, negative counts, absurd sizes, a zero wavelength in a source file, a left-handed
+//! matrix, non-UTF-8 arguments, tokens of any length (messages stay one short line).
 
 mod common;
 
@@ -148,6 +149,143 @@ const CASES: &[Case] = &[
         files: &[],
         words: &["sub-pixel tables of -oversample 100000", "more than"],
     },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -osc nan",
+        files: &[],
+        words: &["-osc", "'nan' is not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -polar nan",
+        files: &[],
+        words: &["-polar", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -dispersion nan",
+        files: &[],
+        words: &["-dispersion", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -adc nan",
+        files: &[],
+        words: &["-adc", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -scale nan",
+        files: &[],
+        words: &["-scale", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -pgmscale nan",
+        files: &[],
+        words: &["-pgmscale", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -Xbeam inf",
+        files: &[],
+        words: &["-Xbeam", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -twotheta nan",
+        files: &[],
+        words: &["-twotheta", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-default_F 1 -misset nan 0 0",
+        files: &[],
+        words: &["-misset", "not finite"],
+    },
+    Case {
+        class: "NaN or inf value",
+        args: "-dump @/F.bin",
+        // an Fdump file for h = k = l = 0 whose first structure factor is NaN
+        files: &[(
+            "F.bin",
+            b"0 0 0 0 0 0\n\x0c\0\0\0\0\0\0\xf8\x7f\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+        )],
+        words: &["F.bin", "0 0 0", "is nan", "damaged"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -distance 1e300",
+        files: &[],
+        words: &["-distance 1e+300 mm", "out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -lambda 1e-300",
+        files: &[],
+        words: &["-lambda", "1e-300 A is out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -pixel 1e300",
+        files: &[],
+        words: &["-pixel", "out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -Xbeam 1e308",
+        files: &[],
+        words: &["-Xbeam", "out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1e308",
+        files: &[],
+        words: &["-default_F", "out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -twotheta 1e308",
+        files: &[],
+        words: &["-twotheta", "out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-hkl @/big.hkl",
+        files: &[("big.hkl", b"0 0 0 1\n1 0 0 1e308\n")],
+        words: &["big.hkl, line 2", "out of range"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -N 2000000",
+        files: &[],
+        words: &["2e+06 unit cells along a", "-N"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -xtalsize 100",
+        files: &[],
+        words: &["unit cells along a", "-xtalsize"],
+    },
+    Case {
+        class: "out of range",
+        args: "-default_F 1 -N 100000",
+        files: &[],
+        words: &["-oversample", "chosen automatically from the crystal size"],
+    },
+    Case {
+        class: "zero wavelength in a source file",
+        args: "-default_F 1 -sourcefile @/src.txt",
+        files: &[("src.txt", b"-10 0 0 1 0\n")],
+        words: &["src.txt, line 1", "lambda 0 is not a positive wavelength"],
+    },
+    Case {
+        class: "zero wavelength in a source file",
+        args: "-default_F 1 -sourcefile @/src.txt",
+        // nanoBragg.c reads the missing columns of an unterminated last line as 0
+        files: &[("src.txt", b"-10 0 0 1")],
+        words: &["src.txt", "no newline", "-allow_nonfinite"],
+    },
 ];
 
 fn args_of(case: &Case, dir: &Path) -> Vec<Vec<u8>> {
@@ -216,7 +354,7 @@ fn every_bad_input_class_fails_cleanly_in_the_cli_and_the_c_api() {
         check_c(&what, dir.path(), &args, case.words);
         classes.insert(case.class);
     }
-    assert_eq!(classes.len(), 5, "{classes:?}");
+    assert_eq!(classes.len(), 8, "{classes:?}");
 }
 
 #[test]
@@ -240,4 +378,63 @@ fn non_utf8_arguments_fail_cleanly_in_the_cli_and_the_c_api() {
         &[&position, "not valid UTF-8"],
     );
     check_c("non-UTF-8 path", dir.path(), &args, &["not UTF-8"]);
+}
+
+#[test]
+fn a_huge_token_gives_a_short_one_line_message() {
+    let case = Case {
+        class: "overlong token",
+        args: "-default_F 1",
+        files: &[],
+        words: &[],
+    };
+    let dir = prepare(&case);
+    let mut args = args_of(&case, dir.path());
+    let token = format!("1{}x", "0".repeat(100_000));
+    args.push(b"-distance".to_vec());
+    args.push(token.clone().into_bytes());
+    let words = ["-distance", "(100002 characters)"];
+    check_cli("overlong token", dir.path(), &args, &words);
+    check_c("overlong token", dir.path(), &args, &words);
+    let o = std::process::Command::new(BIN)
+        .args(args.iter().map(|a| OsStr::from_bytes(a)))
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.len() < 300, "{} bytes", err.len());
+    // a bad HKL line is cut too, and a control character in a name cannot break the line
+    std::fs::write(dir.join("long.hkl"), format!("1 2 3 {token}\n")).unwrap();
+    let mut args = args_of(&case, dir.path());
+    args.push(b"-hkl".to_vec());
+    args.push(dir.join("long.hkl").into_os_string().into_encoded_bytes());
+    check_cli(
+        "overlong HKL token",
+        dir.path(),
+        &args,
+        &["line 1", "(100002 characters)"],
+    );
+    let mut args = args_of(&case, dir.path());
+    args.push(b"-hkl".to_vec());
+    args.push(b"no\nsuch.hkl".to_vec());
+    check_cli("newline in a name", dir.path(), &args, &["no\\nsuch.hkl"]);
+}
+
+#[test]
+fn a_left_handed_matrix_is_named() {
+    let dir = Scratch::new("left");
+    std::fs::write(dir.join("float.bin"), PRECIOUS).unwrap();
+    std::fs::write(dir.join("left.mat"), "-0.01 0 0\n0 0.01 0\n0 0 0.01\n").unwrap();
+    let at = dir.path().to_str().expect("UTF-8 temp path");
+    // without -cell, which would take precedence over the matrix
+    let args: Vec<Vec<u8>> = format!(
+        "-mat {at}/left.mat -default_F 1 -N 3 -detpixels 16 -nonoise -nopgm -floatfile {at}/float.bin"
+    )
+    .split_whitespace()
+    .map(|w| w.as_bytes().to_vec())
+    .collect();
+    let words = ["left.mat", "left-handed"];
+    check_cli("left-handed matrix", dir.path(), &args, &words);
+    check_c("left-handed matrix", dir.path(), &args, &words);
 }

@@ -42,13 +42,24 @@ pub enum Target {
 const MAX_LINKS: usize = 40;
 
 /// Whether this process may access `path` with `mode` (`libc::W_OK`, ...), by its effective
-/// ids, as `open` would decide (including a read-only file system).
-fn may(path: &Path, mode: libc::c_int) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
+/// ids, as `open` would decide (including a read-only file system): the error says why not.
+fn access(path: &Path, mode: libc::c_int) -> std::io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())?;
     // SAFETY: a NUL-terminated path; faccessat reads it only.
-    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
+    if unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Why a file or folder cannot be written, in words.
+fn why(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::EROFS) => "the file system is read-only",
+        Some(libc::EACCES) | Some(libc::EPERM) => "permission denied",
+        _ => "access denied",
+    }
 }
 
 /// The path a chain of symlinks ends at (the path itself when it is not a link).
@@ -104,9 +115,10 @@ impl Target {
                         "the file is write-protected (mode {mode:04o}); make it writable (chmod u+w) or remove it to replace it"
                     ));
                 }
-                if !may(&dest, libc::W_OK) {
+                if let Err(e) = access(&dest, libc::W_OK) {
                     return fail(format!(
-                        "the file is not writable by this user (mode {mode:04o}, owner {})",
+                        "the file is not writable: {} (mode {mode:04o}, owner {})",
+                        why(&e),
                         m.uid()
                     ));
                 }
@@ -129,10 +141,11 @@ impl Target {
             Ok(_) => return fail(format!("{} is not a folder", shown(&dir))),
             Err(_) => return fail(format!("the folder {} does not exist", shown(&dir))),
         }
-        if !may(&dir, libc::W_OK | libc::X_OK) {
+        if let Err(e) = access(&dir, libc::W_OK | libc::X_OK) {
             return fail(format!(
-                "the folder {} is not writable (permission denied or a read-only file system)",
-                shown(&dir)
+                "the folder {} is not writable: {}",
+                shown(&dir),
+                why(&e)
             ));
         }
         Ok(Target::Replace {

@@ -144,7 +144,7 @@ impl RowKernel for Exact {
         s: usize,
         state: &mut SerialState,
         out: &mut [f32],
-        omega: &mut Vec<f64>,
+        omega: &mut super::OmegaTerms,
     ) -> Option<InterpTrigger> {
         let plan = prep.plan;
         let mut first = None;
@@ -174,7 +174,7 @@ pub fn pixel(
     spixel: usize,
     st: &mut SerialState,
     trace: Option<&mut PixelTrace>,
-    mut omega_terms: Option<&mut Vec<f64>>,
+    mut omega_terms: Option<&mut super::OmegaTerms>,
 ) -> (f32, Option<InterpTrigger>) {
     let plan = prep.plan;
     let os = plan.oversample;

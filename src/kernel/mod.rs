@@ -74,6 +74,44 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// The solid angles a row adds to the reference's running sum, in its order, run-length
+/// encoded: the exact kernel adds a pixel's cached ω once per sub-pixel and sensor layer, so
+/// consecutive terms are mostly equal, and a row's terms stay small whatever `-oversample`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OmegaTerms(Vec<(f64, u64)>);
+
+impl OmegaTerms {
+    /// Append one term.
+    #[inline]
+    pub fn push(&mut self, w: f64) {
+        match self.0.last_mut() {
+            Some((v, n)) if v.to_bits() == w.to_bits() => *n += 1,
+            _ => self.0.push((w, 1)),
+        }
+    }
+
+    /// Remove every term.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// The terms added one by one, in order, from zero.
+    pub fn total(&self) -> f64 {
+        let mut sum = 0.0;
+        self.add_to(&mut sum);
+        sum
+    }
+
+    /// Add the terms to `sum` one by one, in order (the reference's rounding).
+    pub fn add_to(&self, sum: &mut f64) {
+        for &(w, n) in &self.0 {
+            for _ in 0..n {
+                *sum += w;
+            }
+        }
+    }
+}
+
 /// A row renderer.
 pub trait RowKernel: Sync {
     /// Render row `s` into `out` (fpixels values; pixels not rendered are left untouched),
@@ -86,7 +124,7 @@ pub trait RowKernel: Sync {
         s: usize,
         state: &mut SerialState,
         out: &mut [f32],
-        omega: &mut Vec<f64>,
+        omega: &mut OmegaTerms,
     ) -> Option<InterpTrigger>;
 
     /// The kernel reproduces the reference bit for bit (its statistics are then summed in the
@@ -136,7 +174,7 @@ pub struct Rendered {
 struct RowDone {
     exit: SerialState,
     trigger: Option<InterpTrigger>,
-    omega: Vec<f64>,
+    omega: OmegaTerms,
     stats: crate::stats::RowStats,
 }
 
@@ -155,9 +193,7 @@ struct Ledger<'o> {
 impl Ledger<'_> {
     /// Accept row `s` (rendered from `self.state`); returns whether the state changed.
     fn accept(&mut self, s: usize, d: RowDone) -> bool {
-        for w in &d.omega {
-            self.omega_sum += w;
-        }
+        d.omega.add_to(&mut self.omega_sum);
         if let (None, Some(t)) = (&self.first_trigger, &d.trigger) {
             let before = (0..t.fpixel)
                 .filter(|&x| self.plan.is_rendered(x, s))
@@ -199,7 +235,7 @@ pub fn render(
     let with_stats = !kernel.exact();
     let render_row = |s: usize, entry: SerialState, out: &mut [f32]| {
         let mut exit = entry;
-        let mut omega = Vec::new();
+        let mut omega = OmegaTerms::default();
         let trigger = kernel.render_row(&prep, s, &mut exit, out, &mut omega);
         let stats = if with_stats {
             crate::stats::row_stats(plan, s, out)

@@ -453,7 +453,7 @@ impl RowKernel for Simd {
         s: usize,
         state: &mut SerialState,
         out: &mut [f32],
-        omega: &mut Vec<f64>,
+        omega: &mut crate::kernel::OmegaTerms,
     ) -> Option<InterpTrigger> {
         let plan = prep.plan;
         let tables = self.tables.get_or_init(|| Tables::new(prep));
@@ -484,7 +484,7 @@ impl RowKernel for Simd {
                 continue;
             }
             if near_beam(tables, s, f0) {
-                let mut terms = Vec::new();
+                let mut terms = crate::kernel::OmegaTerms::default();
                 for l in 0..LANES {
                     if active & (1 << l) == 0 {
                         continue;
@@ -493,7 +493,7 @@ impl RowKernel for Simd {
                     let (v, trig) =
                         crate::kernel::exact::pixel(prep, f0 + l, s, state, None, Some(&mut terms));
                     out[f0 + l] = v;
-                    row_omega += terms.iter().sum::<f64>();
+                    row_omega += terms.total();
                     if first.is_none() {
                         first = trig;
                     }
