@@ -419,13 +419,16 @@ fn trace_lines(
 ///   after every term, so terms far below single precision's range (and sums beyond it) decide
 ///   the pixel;
 /// * `-tophat_spots`: F_latt jumps from N_a·N_b·N_c to 0 at a threshold, and single-precision
-///   indices would put some terms on the other side of it.
+///   indices would put some terms on the other side of it;
+/// * crystals of more than 2^60 unit cells: F_latt² would leave single precision's range.
 pub fn render_plan(plan: &RenderPlan, precision: Precision, obs: &mut dyn Observer) -> Rendered {
     let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
     let running_products = plan.oversample_thick || plan.oversample_polar || plan.oversample_omega;
     let step_shape = plan.shape == options::Shape::Tophat;
+    let cells: f64 = plan.n_cells.iter().map(|n| n.max(1.0)).product();
+    let fits = cells <= kernel::simd::MAX_CELLS;
     match precision {
-        Precision::Single if whole_cells && !running_products && !step_shape => {
+        Precision::Single if whole_cells && !running_products && !step_shape && fits => {
             kernel::render(plan, &kernel::simd::Simd::default(), obs)
         }
         _ => kernel::render(plan, &kernel::exact::Exact, obs),
