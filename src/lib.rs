@@ -581,7 +581,8 @@ fn trace_lines(
 ///   after every term, so terms far below single precision's range (and sums beyond it) decide
 ///   the pixel;
 /// * `-tophat_spots`: F_latt jumps from N_a·N_b·N_c to 0 at a threshold, and single-precision
-///   indices would put some terms on the other side of it.
+///   indices would put some terms on the other side of it;
+/// * crystals of more than 2^60 unit cells: F_latt² would leave single precision's range.
 pub fn render_plan(
     plan: &RenderPlan,
     precision: Precision,
@@ -599,7 +600,9 @@ pub fn uses_simd(plan: &RenderPlan, precision: Precision) -> bool {
     let whole_cells = plan.n_cells.iter().all(|n| n.fract() == 0.0);
     let running_products = plan.oversample_thick || plan.oversample_polar || plan.oversample_omega;
     let step_shape = plan.shape == options::Shape::Tophat;
-    precision == Precision::Single && whole_cells && !running_products && !step_shape
+    let cells: f64 = plan.n_cells.iter().map(|n| n.max(1.0)).product();
+    let fits = cells <= kernel::simd::MAX_CELLS;
+    precision == Precision::Single && whole_cells && !running_products && !step_shape && fits
 }
 
 /// Progress lines in the reference's format (`N% done`) for rendered-pixel counters in

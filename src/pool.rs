@@ -22,10 +22,29 @@ static POOLS: Mutex<Pools> = Mutex::new(Pools {
     pools: Vec::new(),
 });
 
-/// The pool with `threads` threads (`None`: `RAYON_NUM_THREADS`, else one per core), built on
-/// first use in this process.
+thread_local! {
+    /// The thread count [`with_threads`] sets for calls on this thread.
+    static THREADS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with the library's parallel work on `threads` threads (renders, statistics,
+/// parsing) for the calls `f` makes on this thread; other threads are not affected.
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    let outer = THREADS.with(|t| t.replace(Some(threads.max(1))));
+    struct Restore(Option<usize>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            THREADS.with(|t| t.set(self.0));
+        }
+    }
+    let _restore = Restore(outer);
+    f()
+}
+
+/// The pool with `threads` threads (`None`: the count [`with_threads`] set on this thread,
+/// else `RAYON_NUM_THREADS`, else one per core), built on first use in this process.
 pub fn get(threads: Option<usize>) -> Result<Arc<ThreadPool>> {
-    let want = threads.unwrap_or(0);
+    let want = threads.or_else(|| THREADS.with(|t| t.get())).unwrap_or(0);
     let pid = std::process::id();
     let mut p = POOLS.lock().unwrap_or_else(|e| e.into_inner());
     if p.pid != pid {
@@ -60,5 +79,7 @@ mod tests {
         assert!(std::sync::Arc::ptr_eq(&a, &b));
         assert_eq!(a.current_num_threads(), 2);
         assert_eq!(super::get(Some(1)).unwrap().current_num_threads(), 1);
+        let n = super::with_threads(3, || super::get(None).unwrap().current_num_threads());
+        assert_eq!(n, 3);
     }
 }

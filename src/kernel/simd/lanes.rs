@@ -36,6 +36,36 @@ impl DL {
         let a = v.to_array();
         DL::from_array(std::array::from_fn(|i| a[i] as f64))
     }
+    /// `self·a + b` (fused).
+    #[inline(always)]
+    fn mul_add(self, a: DL, b: DL) -> DL {
+        DL(self.0.mul_add(a.0, b.0), self.1.mul_add(a.1, b.1))
+    }
+    #[inline(always)]
+    fn round_ties_even(self) -> DL {
+        DL(self.0.round_ties_even(), self.1.round_ties_even())
+    }
+    #[inline(always)]
+    fn abs(self) -> DL {
+        DL(self.0.abs(), self.1.abs())
+    }
+    #[inline(always)]
+    fn sqrt(self) -> DL {
+        DL(self.0.sqrt(), self.1.sqrt())
+    }
+    #[inline(always)]
+    fn floor(self) -> DL {
+        DL(self.0.floor(), self.1.floor())
+    }
+    #[inline(always)]
+    fn fast_max(self, o: DL) -> DL {
+        DL(self.0.fast_max(o.0), self.1.fast_max(o.1))
+    }
+    /// Rounded to single precision.
+    #[inline(always)]
+    fn narrow(self) -> F32 {
+        narrow_halves(self.0, self.1)
+    }
     /// Per-lane choice: `a` where the bit is set, else `self`.
     #[inline(always)]
     fn blend(self, bits: Bits, a: DL) -> DL {
@@ -149,8 +179,8 @@ const ROUND_MAGIC: f32 = 12_582_912.0;
 const FAST_GRATING_MAX_N: f32 = 4_000_000.0;
 
 /// As [`grating_delta`] without the zero guard: δ = 0 gives 0/0, which the caller detects (a
-/// zero denominator) and repairs with [`grating_delta`] — this happens only when a lane's index
-/// is exactly an integer in single precision. N ≤ [`FAST_GRATING_MAX_N`]. The reduced
+/// denominator product below 1e-30) and repairs with [`grating_delta`] — this happens only
+/// where a lane's indices are all within ~1e-11 of integers. N ≤ [`FAST_GRATING_MAX_N`]. The reduced
 /// argument r = δN − round(δN) comes from two multiply-adds on the unrounded product.
 #[inline(always)]
 fn grating_fast(delta: F32, n: f32) -> (F32, F32) {
@@ -175,12 +205,25 @@ fn expm1(x: F32) -> F32 {
     for c in [40_320.0f32, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0] {
         p = p.mul_add(x, splat(1.0 / c));
     }
-    x.abs().simd_lt(splat(0.5)).select(x * p, x.exp() - F32::ONE)
+    x.abs()
+        .simd_lt(splat(0.5))
+        .select(x * p, x.exp() - F32::ONE)
 }
 
 /// 3(sin x − x cos x)/x³ with x = πu, u ≥ 0 (the sphere transform), accurate near 0.
 #[inline(always)]
 fn sinc3_pi(u: F32) -> F32 {
+    // u = n + r, sin(πu) = ±sinpi(r), cos(πu) = ±sinpi(1/2 − |r|)
+    let n = u.round_ties_even();
+    let r = u - n;
+    let half = n * splat(0.5);
+    let sign = half.floor().simd_ne(half).select(splat(-1.0), F32::ONE);
+    sinc3_parts(u, r, sign)
+}
+
+/// As [`sinc3_pi`] from u's reduction u = n + r (r ∈ [−½, ½]) and `sign` = (−1)ⁿ.
+#[inline(always)]
+fn sinc3_parts(u: F32, r: F32, sign: F32) -> F32 {
     let x = splat(std::f32::consts::PI) * u;
     let x2 = x * x;
     // series for small x: 1 − x²/10 + x⁴/280 − x⁶/15120 + x⁸/1330560
@@ -189,11 +232,6 @@ fn sinc3_pi(u: F32) -> F32 {
     s = s.mul_add(x2, splat(1.0 / 280.0));
     s = s.mul_add(x2, splat(-0.1));
     s = s.mul_add(x2, F32::ONE);
-    // general: u = n + r, sin(πu) = ±sinpi(r), cos(πu) = ±sinpi(1/2 − |r|)
-    let n = u.round_ties_even();
-    let r = u - n;
-    let half = n * splat(0.5);
-    let sign = half.floor().simd_ne(half).select(splat(-1.0), F32::ONE);
     let sn = sinpi(r) * sign;
     let cs = sinpi(splat(0.5) - r.abs()) * sign;
     let g = splat(3.0) * (sn / x - cs) / x2;
@@ -253,6 +291,143 @@ pub struct Tables {
     /// Flat detector: A·ΔP for each stale step (outer) and sub-pixel shift (inner), so a lane's
     /// index offset A·Δd is (A·ΔP − (A·d_ref)·Δr)/|P| without forming Δd (empty otherwise).
     proj: Vec<[F32; 3]>,
+    /// The position offsets of `sub_shifts` in double precision (flat detector).
+    sub_shifts64: Vec<[DL; 3]>,
+    /// Structure factors are held as F·`f_scale` (a power of two), so every f32 term
+    /// F²·F_latt² (times 2^`gauss_shift` for the GAUSS shape) stays far from both ends of the
+    /// single-precision range; the f64 sums are multiplied by `unscale` (exact).
+    f_scale: f64,
+    unscale: f64,
+    /// default_F·f_scale and its square, in f32.
+    f_default: f32,
+    f2_default: f32,
+    /// GAUSS: F_latt² = exp(κ − 2·arg) with κ = ln(N_a²N_b²N_c²·2^gauss_shift).
+    gauss_kappa: f32,
+    /// Lane indices in double precision (see [`Numerics`]).
+    wide: bool,
+    /// Terms below single precision's range could change a pixel: lanes whose sum is that
+    /// small are rendered by the exact kernel.
+    range_check: bool,
+}
+
+/// Largest estimated error of the lattice factor (relative, per term) for which the lanes'
+/// indices are computed in single precision; above it they are computed in double precision.
+const MAX_INDEX_ERROR: f64 = 1e-5;
+
+/// Per-run numerical choices: term scaling, index precision and range check.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Numerics {
+    f_scale: f64,
+    unscale: f64,
+    gauss_shift: i32,
+    range_check: bool,
+    wide: bool,
+}
+
+/// Smallest e with x ≤ 2^e, for finite x > 0 (0 otherwise).
+fn ceil_log2(x: f64) -> i32 {
+    if x.is_finite() && x > 0.0 {
+        x.log2().ceil() as i32
+    } else {
+        0
+    }
+}
+
+impl Numerics {
+    fn new(plan: &RenderPlan) -> Numerics {
+        let nabc: f64 = plan.n_cells.iter().map(|n| n.max(1.0)).product();
+        let l_max = nabc * nabc;
+        // GAUSS: F_latt² scaled so its largest value is 2^100 (exp(κ − 2·arg) ≤ 2^100)
+        let gauss_shift = if plan.shape == Shape::Gauss {
+            100 - ceil_log2(l_max)
+        } else {
+            0
+        };
+        let l_scaled = ceil_log2(l_max) + gauss_shift;
+        let mut f_max = plan.default_f.abs();
+        if let Some(g) = plan.hkl.as_ref() {
+            for v in &g.data {
+                f_max = f_max.max(v.abs());
+            }
+        }
+        // (F_max·s)²·F_latt²max ≤ 2^112: a chunk of 32 terms, with interpolation overshoot,
+        // stays below 2^122
+        let half = ((112 - l_scaled - 2 * ceil_log2(f_max)) / 2).clamp(-500, 500);
+        let f_scale = 2f64.powi(half);
+        let unscale = 2f64.powi(-2 * half) * 2f64.powi(-gauss_shift);
+
+        // Terms below 2^-126 (scaled) lose precision. What they could add to a pixel:
+        let r_min = if plan.curved {
+            plan.distance.abs()
+        } else {
+            plan.close_distance.abs()
+        };
+        let omega_max = if plan.point_pixel {
+            1.0 / (r_min * r_min)
+        } else {
+            plan.pixel_size * plan.pixel_size * plan.close_distance.abs() / (r_min * r_min * r_min)
+        };
+        let polar_max = if plan.nopolar {
+            1.0
+        } else {
+            1.0 + 0.5 * plan.polarization.abs()
+        };
+        let capture_max = if plan.thick == 0.0 || (plan.close_distance > 0.0 && plan.mu >= 0.0) {
+            1.0
+        } else {
+            f64::INFINITY
+        };
+        let lost = plan.thicksteps as f64
+            * 2f64.powi(-126)
+            * unscale
+            * plan.r_e_sqr
+            * plan.fluence
+            * omega_max
+            * polar_max
+            * capture_max;
+        let range_check = !(lost < 2f64.powi(-152));
+
+        // Single-precision lane index: error ≈ 2^-24·(1 + 4·|A·Δd|) (rounding of the fraction,
+        // of the offset and of the offset's direction), Δd at most the vector's extent over
+        // the distance; the lattice factor's phase multiplies it by the sensitivity below.
+        let lambda_min = plan
+            .sources
+            .iter()
+            .map(|s| s.lambda)
+            .fold(f64::INFINITY, f64::min);
+        let a_max = [plan.a0, plan.b0, plan.c0]
+            .iter()
+            .map(crate::vec3::magnitude)
+            .fold(0.0, f64::max)
+            / lambda_min;
+        let extent = (LANES + 1) as f64 * plan.pixel_size + plan.thick;
+        let offset = a_max * extent / r_min;
+        let eps = 2f64.powi(-24) * (1.0 + 4.0 * offset);
+        let n_max = plan
+            .n_cells
+            .iter()
+            .copied()
+            .filter(|&n| n > 1.0)
+            .fold(0.0, f64::max);
+        let sensitivity = match plan.shape {
+            Shape::Square => n_max,
+            Shape::Round => n_max * plan.fudge.abs().sqrt(),
+            Shape::Gauss => {
+                let r: f64 = plan.recip.iter().map(crate::vec3::magnitude).sum();
+                6.0 * plan.fudge.abs() * nabc * r
+            }
+            Shape::Tophat => 0.0,
+        };
+        let index_error = eps * sensitivity;
+        let wide = !(index_error <= MAX_INDEX_ERROR) || range_check;
+        Numerics {
+            f_scale,
+            unscale,
+            gauss_shift,
+            range_check,
+            wide,
+        }
+    }
 }
 
 /// Largest (step × sub-pixel) table of projected shifts (entries of 3 vectors).
@@ -271,7 +446,22 @@ impl Tables {
             .iter()
             .map(|off| std::array::from_fn(|k| t.flat_dp[k] + splat((off[k] - off0[k]) as f32)))
             .collect();
-        if !prep.plan.curved && t.steps[1].len() * t.sub_shifts.len() <= PROJ_MAX {
+        if t.wide {
+            let plan = prep.plan;
+            let os = plan.oversample as f64;
+            let step = os * (plan.pixel_size / os);
+            let lane_off = DL::from_array(std::array::from_fn(|l| l as f64 * step));
+            t.sub_shifts64 = t
+                .sub_offsets
+                .iter()
+                .map(|off| {
+                    std::array::from_fn(|k| {
+                        lane_off * DL::splat(plan.fdet[k]) + DL::splat(off[k] - off0[k])
+                    })
+                })
+                .collect();
+        }
+        if !prep.plan.curved && !t.wide && t.steps[1].len() * t.sub_shifts.len() <= PROJ_MAX {
             t.proj = t.steps[1]
                 .iter()
                 .flat_map(|st| {
@@ -328,8 +518,10 @@ impl Tables {
             }
         }
         let os = plan.oversample as f64;
-        let lane_off = lane_index()
-            * splat((os * (plan.pixel_size / os)) as f32);
+        let lane_off = lane_index() * splat((os * (plan.pixel_size / os)) as f32);
+        let num = Numerics::new(plan);
+        let fs = num.f_scale;
+        let nabc: f64 = plan.n_cells.iter().map(|n| n.max(1.0)).product();
         let mut t = Tables {
             steps,
             sources,
@@ -365,8 +557,16 @@ impl Tables {
             grid32: Vec::new(),
             padded: false,
             beam_hits: Vec::new(),
+            sub_shifts64: Vec::new(),
+            f_scale: fs,
+            unscale: num.unscale,
+            f_default: (plan.default_f * fs) as f32,
+            f2_default: ((plan.default_f * fs) * (plan.default_f * fs)) as f32,
+            gauss_kappa: (2.0 * nabc.ln() + num.gauss_shift as f64 * std::f64::consts::LN_2) as f32,
+            wide: num.wide,
+            range_check: num.range_check,
         };
-        if plan.shape == Shape::Round {
+        if matches!(plan.shape, Shape::Round | Shape::Gauss) {
             t.beam_hits = plan
                 .sources
                 .iter()
@@ -387,7 +587,7 @@ impl Tables {
         if let Some(g) = &plan.hkl {
             let dims = g.range.map(|r| (r + 2) as usize);
             if dims.iter().product::<usize>() < 1 << 24 {
-                let default = plan.default_f as f32;
+                let default = t.f_default;
                 let mut p = vec![default; dims.iter().product()];
                 for h in 0..g.range[0] {
                     for k in 0..g.range[1] {
@@ -395,14 +595,14 @@ impl Tables {
                             let at = ((h as usize + 1) * dims[1] + k as usize + 1) * dims[2]
                                 + l as usize
                                 + 1;
-                            p[at] = g.at(h, k, l) as f32;
+                            p[at] = (g.at(h, k, l) * fs) as f32;
                         }
                     }
                 }
                 t.grid32 = p;
                 t.padded = true;
             } else {
-                t.grid32 = g.data.iter().map(|v| *v as f32).collect();
+                t.grid32 = g.data.iter().map(|v| (*v * fs) as f32).collect();
             }
         }
         t
@@ -413,7 +613,9 @@ impl Tables {
 /// `f0..f0 + LANES`).
 fn near_beam(t: &Tables, s: usize, f0: usize) -> bool {
     t.beam_hits.iter().any(|&[fu, sv]| {
-        (sv - (s as f64 + 0.5)).abs() <= 1.5 && fu >= f0 as f64 - 1.0 && fu <= (f0 + LANES) as f64 + 1.0
+        (sv - (s as f64 + 0.5)).abs() <= 1.5
+            && fu >= f0 as f64 - 1.0
+            && fu <= (f0 + LANES) as f64 + 1.0
     })
 }
 
@@ -438,6 +640,8 @@ struct VecOut {
     exit: Lanes,
     /// The lowest lane whose interpolation left the grid.
     trigger: Option<Trigger>,
+    /// Lanes the exact kernel must render (see [`small_lanes`]).
+    redo: Bits,
 }
 
 /// The SIMD kernel (its tables are built on first use, from the first row's plan).
@@ -529,12 +733,18 @@ impl RowKernel for Simd {
                             hkl0,
                         });
                     }
+                // lanes whose terms fell below single precision's range: the exact kernel
+                let redo = r.redo;
                 if r.exit == lanes {
                     // no lane changed the state: all of them are final
                     for l in 0..LANES {
                         if todo & (1 << l) != 0 {
-                            out[f0 + l] = value[l];
-                            row_omega += vomega[l];
+                            if redo & (1 << l) != 0 {
+                                exact_lane(prep, f0 + l, s, state, out, &mut row_omega, &mut first);
+                            } else {
+                                out[f0 + l] = value[l];
+                                row_omega += vomega[l];
+                            }
                         }
                     }
                     done = active;
@@ -545,8 +755,18 @@ impl RowKernel for Simd {
                     if todo & bit == 0 {
                         continue;
                     }
-                    out[f0 + l] = value[l];
-                    row_omega += vomega[l];
+                    if redo & bit != 0 {
+                        // (the lane's exit state is the vector's, below)
+                        let entry_state = *state;
+                        exact_lane(prep, f0 + l, s, state, out, &mut row_omega, &mut first);
+                        *state = SerialState {
+                            polar_idx: state.polar_idx,
+                            ..entry_state
+                        };
+                    } else {
+                        out[f0 + l] = value[l];
+                        row_omega += vomega[l];
+                    }
                     done |= bit;
                     let stale = r.exit.stale & bit != 0;
                     let interp = r.exit.interp & bit != 0;
@@ -565,6 +785,27 @@ impl RowKernel for Simd {
     }
 }
 
+/// Render pixel `f` of row `s` with the exact kernel in place of a lane (see [`small_lanes`]).
+#[cold]
+#[inline(never)]
+fn exact_lane(
+    prep: &Prepared,
+    f: usize,
+    s: usize,
+    state: &mut SerialState,
+    out: &mut [f32],
+    row_omega: &mut f64,
+    first: &mut Option<InterpTrigger>,
+) {
+    let mut terms = crate::kernel::OmegaTerms::default();
+    let (v, trig) = crate::kernel::exact::pixel(prep, f, s, state, None, Some(&mut terms));
+    out[f] = v;
+    *row_omega += terms.total();
+    if first.is_none() {
+        *first = trig;
+    }
+}
+
 /// One sub-pixel of a vector: the lanes' offsets from the vector's reference direction, and
 /// their directions (f32).
 #[derive(Clone, Copy)]
@@ -580,6 +821,8 @@ struct Sub {
 struct Scratch {
     subs: Vec<Sub>,
     geos: Vec<Geo>,
+    /// f64 lane offsets of every sub-pixel (wide path).
+    dds: Vec<[DL; 3]>,
 }
 
 thread_local! {
@@ -592,7 +835,6 @@ struct Geo {
     inv: F32,
     dr: F32,
 }
-
 
 /// The reference point of a vector (lane 0, first sub-pixel): position, distance and unit
 /// direction, in f64.
@@ -641,6 +883,18 @@ impl Frame {
         }
     }
 
+    /// As [`Frame::lanes`] in f64: the offsets Δd only.
+    #[inline(always)]
+    fn lanes64(&self, dp: &[DL; 3]) -> [DL; 3] {
+        let mut u = DL::splat(0.0);
+        for k in 0..3 {
+            u = dp[k].mul_add(dp[k] + DL::splat(2.0 * self.p[k]), u);
+        }
+        let r = (DL::splat(self.r2) + u).sqrt();
+        let dr = u / (r + DL::splat(self.r));
+        std::array::from_fn(|k| (dp[k] - DL::splat(self.d[k]) * dr) / r)
+    }
+
     /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
     /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
     #[inline(always)]
@@ -687,7 +941,7 @@ fn latt2_of(plan: &RenderPlan, t: &Tables, x: &[F32; 3]) -> F32 {
         let q = num / den;
         q * q
     } else {
-        shape_latt2(plan, x).0
+        shape_latt2(plan, x, t.gauss_kappa).0
     }
 }
 
@@ -703,7 +957,7 @@ fn render_vec_fast(
     entry: Lanes,
     scratch: &mut Scratch,
 ) -> VecOut {
-    let Scratch { subs, geos } = scratch;
+    let Scratch { subs, geos, dds } = scratch;
     let os = plan.oversample;
     let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
     subs.clear();
@@ -749,7 +1003,11 @@ fn render_vec_fast(
         }
         if i % per_layer == 0 && plan.thick != 0.0 {
             let layer = (i / per_layer) as f64;
-            capture = capture64(plan, layer, dot64(&direction64(&frame.d, &sub.dd), &plan.odet));
+            capture = capture64(
+                plan,
+                layer,
+                dot64(&direction64(&frame.d, &sub.dd), &plan.odet),
+            );
         }
         subs.push(sub);
     }
@@ -772,8 +1030,23 @@ fn render_vec_fast(
             }
         }
     }
-    let mut i_sum = DL::splat(plan.i_bg);
-    let f2_default = splat((plan.default_f * plan.default_f) as f32);
+    if t.wide {
+        dds.clear();
+        for (i, off) in t.sub_offsets.iter().enumerate() {
+            let dp: [DL; 3] = if plan.curved {
+                let flat: V3 = std::array::from_fn(|k| corner[k] + off[k]);
+                let (p0, dp) = curve64(plan, &flat, plan.pixel_size);
+                std::array::from_fn(|k| dp[k] + DL::splat(p0[k] - frame.p[k]))
+            } else {
+                t.sub_shifts64[i]
+            };
+            dds.push(frame.lanes64(&dp));
+        }
+    }
+    // the scaled terms (see `Tables::unscale`)
+    let mut scaled = DL::splat(0.0);
+    let mut tiny = F32::ZERO;
+    let f2_default = splat(t.f2_default);
     for (si, src) in t.sources.iter().enumerate() {
         let live: Vec<Bits> = if plan.dmin > 0.0 {
             subs.iter()
@@ -787,11 +1060,25 @@ fn render_vec_fast(
             && t.axes.len() == 3
             && t.axes.iter().all(|&(_, n)| n <= FAST_GRATING_MAX_N);
         let dref = frame.d.map(f64x4::splat);
+        if t.wide {
+            let (sum, flagged) = sum_wide_any(&WideArgs {
+                plan,
+                t,
+                grid,
+                steps,
+                dds: &dds[..],
+                live: &live[..],
+                dref,
+            });
+            scaled = scaled + sum;
+            tiny |= flagged;
+            continue;
+        }
         if use_proj {
             let nsub = geos.len();
             let proj = &t.proj[si * t.per_source * nsub..(si + 1) * t.per_source * nsub];
             let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
-            i_sum = i_sum
+            scaled = scaled
                 + match (grid, sq3) {
                     (None, true) => sum_proj::<false, true>(args, grid, proj, geos),
                     (None, false) => sum_proj::<false, false>(args, grid, proj, geos),
@@ -801,7 +1088,7 @@ fn render_vec_fast(
             continue;
         }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
-        i_sum = i_sum
+        scaled = scaled
             + match (grid, plan.dmin > 0.0, sq3) {
                 (None, false, true) => sum_steps::<false, false, true>(args, grid),
                 (None, false, false) => sum_steps::<false, false, false>(args, grid),
@@ -813,6 +1100,12 @@ fn render_vec_fast(
                 (Some(_), true, false) => sum_steps::<true, true, false>(args, grid),
             };
     }
+    let redo = if t.range_check {
+        small_lanes(plan, t, scaled, bits(tiny) & todo)
+    } else {
+        0
+    };
+    let i_sum = DL::splat(plan.i_bg) + scaled * DL::splat(t.unscale);
     let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * (capture * polar * omega);
     let va = v.to_array();
     VecOut {
@@ -820,6 +1113,7 @@ fn render_vec_fast(
         omega: omega * DL::splat(t.subpixels as f64),
         exit: entry,
         trigger: None,
+        redo,
     }
 }
 
@@ -868,7 +1162,7 @@ fn term_x<const GRID: bool, const SQ3: bool>(
     // F first: where it is 0 on every lane (typically beyond the resolution of the HKL file,
     // with default_F 0) the term is exactly 0 whatever F_latt is, so the gratings are skipped
     let f2 = if GRID {
-        let f = nearest(plan, grid.expect("grid"), t, hi, &rx);
+        let f = nearest(grid.expect("grid"), t, hi, &rx);
         if f.simd_eq(F32::ZERO).all() {
             return F32::ZERO;
         }
@@ -888,7 +1182,9 @@ fn term_x<const GRID: bool, const SQ3: bool>(
         let (a2, b2) = grating_fast(dl[2], n[2]);
         let den = b0 * b1 * b2;
         let mut q = (a0 * a1 * a2) / den;
-        if den.simd_eq(F32::ZERO).any() {
+        // a denominator below the normal range (all three indices within ~1e-11 of an
+        // integer, as on the beam axis) loses its digits: the guarded gratings instead
+        if den.abs().simd_lt(splat(1e-30)).any() {
             let (a0, b0) = grating_delta(dl[0], n[0]);
             let (a1, b1) = grating_delta(dl[1], n[1]);
             let (a2, b2) = grating_delta(dl[2], n[2]);
@@ -948,12 +1244,8 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
             let mut i = 0;
             while i + 1 < nsub {
                 acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
-                acc1 += term_x::<GRID, SQ3>(
-                    &args,
-                    grid,
-                    &hi,
-                    &x_of(&fr, &c, &p[i + 1], &geos[i + 1]),
-                );
+                acc1 +=
+                    term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i + 1], &geos[i + 1]));
                 pending += 2;
                 if pending >= 32 {
                     total = total + DL::from_f32(acc0 + acc1);
@@ -1022,7 +1314,9 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     total + DL::from_f32(acc0 + acc1)
 }
 
-/// Render lanes `todo` of the vector starting at fast index `f0` in row `s`.
+/// Render lanes `todo` of the vector starting at fast index `f0` in row `s`: the general
+/// renderer (φ orientation or interpolation state changing inside the vector, -oversample_*
+/// flags). Lane indices are computed in double precision.
 #[allow(clippy::too_many_lines)]
 fn render_vec(
     plan: &RenderPlan,
@@ -1038,22 +1332,16 @@ fn render_vec(
     let flags = plan.oversample_thick || os_polar || plan.oversample_omega;
     let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
     let water = plan.water_size != 0.0;
-    let axes: Vec<(usize, f32)> = (0..3)
-        .filter(|&k| plan.n_cells[k] > 1.0)
-        .map(|k| (k, plan.n_cells[k] as f32))
-        .collect();
-    let f2_default = (plan.default_f * plan.default_f) as f32;
 
     // lane offsets along the fast axis (flat detector): l·os·subpixel·fdet
-    let lane_off = lane_index()
-        * splat((os as f64 * subpixel) as f32);
-    let flat_dp = [
-        lane_off * splat(plan.fdet[0] as f32),
-        lane_off * splat(plan.fdet[1] as f32),
-        lane_off * splat(plan.fdet[2] as f32),
-    ];
+    let lane_step = os as f64 * subpixel;
+    let lane_off = DL::from_array(std::array::from_fn(|l| l as f64 * lane_step));
+    let flat_dp: [DL; 3] = std::array::from_fn(|k| lane_off * DL::splat(plan.fdet[k]));
 
     let mut i_sum = DL::splat(plan.i_bg);
+    // the scaled terms (see `Tables::unscale`), moved from f32 every few dozen
+    let mut scaled = DL::splat(0.0);
+    let mut tiny = F32::ZERO;
     let mut polar = F32::splat(if plan.nopolar { 1.0 } else { 0.0 });
     let mut omega = F32::ZERO;
     let mut capture: F32;
@@ -1065,6 +1353,7 @@ fn render_vec(
     let mut polar64 = DL::splat(if plan.nopolar { 1.0 } else { 0.0 });
     let mut lanes = entry;
     let mut trigger: [Option<([f64; 3], [i32; 3])>; LANES] = [None; LANES];
+    let unscale = DL::splat(t.unscale);
 
     for layer in 0..plan.thicksteps {
         let odet_pos = layer as f64 * plan.thickstep;
@@ -1083,40 +1372,27 @@ fn render_vec(
                         + odet_pos * plan.odet[k]
                         + plan.pix0[k];
                 }
-                let dp = if plan.curved {
-                    let (pr, dp) = curve(plan, &pref, subpixel * os as f64);
+                let dp64 = if plan.curved {
+                    let (pr, dp) = curve64(plan, &pref, lane_step);
                     pref = pr;
                     dp
                 } else {
                     flat_dp
                 };
-                let rref2 = pref[0] * pref[0] + pref[1] * pref[1] + pref[2] * pref[2];
-                let rref = rref2.sqrt();
-                let dref = [pref[0] / rref, pref[1] / rref, pref[2] / rref];
-                // |P|² − |P_ref|² = ΔP·(2 P_ref + ΔP), computed from small quantities
-                let mut u = F32::ZERO;
-                for k in 0..3 {
-                    u = dp[k].mul_add(dp[k] + splat((2.0 * pref[k]) as f32), u);
-                }
-                let r2 = splat(rref2 as f32) + u;
-                let r = r2.sqrt();
-                let inv = F32::ONE / r;
-                let dr = u / (r + splat(rref as f32));
-                let dd: [F32; 3] =
-                    std::array::from_fn(|k| (dp[k] - splat(dref[k] as f32) * dr) * inv);
-                let d: [F32; 3] = std::array::from_fn(|k| dd[k] + splat(dref[k] as f32));
-                let dref4 = [
-                    f64x4::splat(dref[0]),
-                    f64x4::splat(dref[1]),
-                    f64x4::splat(dref[2]),
-                ];
+                let frame = Frame::new(pref);
+                let dd64 = frame.lanes64(&dp64);
+                let dp: [F32; 3] = std::array::from_fn(|k| dp64[k].narrow());
+                let Sub { dd, d, dr } = frame.lanes(&dp);
+                let (rref, dref) = (frame.r, frame.d);
+                let dref4 = dref.map(f64x4::splat);
 
                 if !omega_set || plan.oversample_omega {
+                    let r = splat(rref as f32) + dr;
                     omega = if plan.point_pixel {
-                        F32::ONE / r2
+                        F32::ONE / (r * r)
                     } else {
                         splat((plan.pixel_size * plan.pixel_size * plan.close_distance) as f32)
-                            / (r2 * r)
+                            / (r * r * r)
                     };
                     omega64 = self::omega64(plan, DL::splat(rref) + DL::from_f32(dr));
                     omega_set = true;
@@ -1132,18 +1408,7 @@ fn render_vec(
                     capture_set = true;
                 }
                 for (si, src) in t.sources.iter().enumerate() {
-                    let mut live = todo;
-                    if plan.dmin > 0.0 {
-                        let mut q2 = F32::ZERO;
-                        for k in 0..3 {
-                            let q = d[k] + splat(src.dir[k]);
-                            q2 = q.mul_add(q, q2);
-                        }
-                        let stol = splat(0.5 * src.inv_lambda) * q2.sqrt();
-                        let cut = bits(stol.simd_gt(F32::ZERO))
-                            & bits(splat(plan.dmin as f32).simd_gt(splat(0.5) / stol));
-                        live &= !cut;
-                    }
+                    let live = live_lanes(plan, src, &d, todo);
                     if live == 0 {
                         continue;
                     }
@@ -1162,110 +1427,81 @@ fn render_vec(
                     }
                     let range = si * t.per_source..(si + 1) * t.per_source;
                     let stale_steps = &t.steps[1][range.clone()];
+                    let fresh_steps = &t.steps[0][range];
                     let fresh = live & !lanes.stale;
-                    let interp_live = if grid.is_some() {
-                        live & lanes.interp
-                    } else {
-                        0
-                    };
-                    if !flags && fresh == 0 && interp_live == 0 && plan.shape == Shape::Square {
-                        // the common case: F²·F_latt² summed over φ steps and domains in f32
-                        let mut acc = F32::ZERO;
-                        match grid {
-                            None => {
-                                for st in stale_steps {
-                                    let (fr, _) = reference(st, &dref4);
-                                    let mut num = F32::ONE;
-                                    let mut den = F32::ONE;
-                                    for &(k, n) in &axes {
-                                        let (a, b) = grating(offset(st, &fr, &dd, k), n);
-                                        num *= a;
-                                        den *= b;
-                                    }
-                                    let q = num / den;
-                                    acc = (q * q).mul_add(splat(f2_default), acc);
-                                }
-                            }
-                            Some(g) => {
-                                for st in stale_steps {
-                                    let (fr, hi) = reference(st, &dref4);
-                                    let x: [F32; 3] =
-                                        std::array::from_fn(|k| offset(st, &fr, &dd, k));
-                                    let mut num = F32::ONE;
-                                    let mut den = F32::ONE;
-                                    for &(k, n) in &axes {
-                                        let (a, b) = grating(x[k], n);
-                                        num *= a;
-                                        den *= b;
-                                    }
-                                    let q = num / den;
-                                    let rx = x.map(|v| v.round_ties_even());
-                                    let f = nearest(plan, g, t, &hi, &rx);
-                                    acc = (q * q).mul_add(f * f, acc);
-                                }
+                    let mut acc = F32::ZERO;
+                    let mut pending = 0;
+                    for (pm, st) in stale_steps.iter().enumerate() {
+                        let (mut latt2, mut zero, mut hkl) = step_wide(plan, t, st, &dref4, &dd64);
+                        if fresh != 0 {
+                            let (l2f, zf, hklf) =
+                                step_wide(plan, t, &fresh_steps[pm], &dref4, &dd64);
+                            let m = mask32(fresh);
+                            latt2 = m.select(l2f, latt2);
+                            zero = m.select(zf, zero);
+                            for k in 0..3 {
+                                hkl[k] = hkl[k].blend(fresh, hklf[k]);
                             }
                         }
-                        i_sum = i_sum + DL::from_f32(acc & mask32(live));
-                    } else {
-                        let fresh_steps = &t.steps[0][range];
-                        let mut acc = F32::ZERO;
-                        for (pm, st) in stale_steps.iter().enumerate() {
-                            let (mut latt2, mut zero, mut hkl) =
-                                step_general(plan, st, &dref4, &dd, &axes);
-                            if fresh != 0 {
-                                let (l2f, zf, hklf) =
-                                    step_general(plan, &fresh_steps[pm], &dref4, &dd, &axes);
-                                latt2 = mask32(fresh).select(l2f, latt2);
-                                zero = (zero & !fresh) | (zf & fresh);
-                                for k in 0..3 {
-                                    hkl[k] = hkl[k].blend(fresh, hklf[k]);
-                                }
-                            }
-                            let mut contrib = live;
-                            if !water {
-                                contrib &= !zero;
-                            }
-                            if contrib == 0 {
-                                continue;
-                            }
-                            let f = match grid {
-                                None => splat(plan.default_f as f32),
-                                Some(g) => structure_factor(
-                                    plan,
-                                    g,
-                                    &hkl,
-                                    contrib,
-                                    &mut lanes,
-                                    &mut trigger,
-                                ),
-                            };
-                            let term = latt2 * f * f;
-                            if flags {
-                                let mut m = F32::ONE;
-                                if plan.oversample_thick {
-                                    m *= capture;
-                                }
-                                if os_polar {
-                                    m *= polar;
-                                }
-                                if plan.oversample_omega {
-                                    m *= omega;
-                                }
-                                let upd = (i_sum + DL::from_f32(term)) * DL::from_f32(m);
-                                i_sum = i_sum.blend(contrib, upd);
-                            } else {
-                                acc += term & mask32(contrib);
-                            }
+                        let mut contrib = live;
+                        if !water {
+                            contrib &= !bits(zero);
                         }
-                        if !flags {
-                            i_sum = i_sum + DL::from_f32(acc);
+                        if contrib == 0 {
+                            continue;
+                        }
+                        let f = match grid {
+                            None => splat(t.f_default),
+                            Some(g) => structure_factor(
+                                plan,
+                                g,
+                                t,
+                                &hkl,
+                                contrib,
+                                &mut lanes,
+                                &mut trigger,
+                            ),
+                        };
+                        let term = latt2 * f * f;
+                        let cm = mask32(contrib);
+                        if t.range_check {
+                            tiny |= term.simd_lt(splat(TINY)) & f.simd_ne(F32::ZERO) & !zero & cm;
+                        }
+                        if flags {
+                            let mut m = F32::ONE;
+                            if plan.oversample_thick {
+                                m *= capture;
+                            }
+                            if os_polar {
+                                m *= polar;
+                            }
+                            if plan.oversample_omega {
+                                m *= omega;
+                            }
+                            let upd = (i_sum + DL::from_f32(term) * unscale) * DL::from_f32(m);
+                            i_sum = i_sum.blend(contrib, upd);
+                        } else {
+                            acc += term & cm;
+                            pending += 1;
+                            if pending == 32 {
+                                scaled = scaled + DL::from_f32(acc);
+                                acc = F32::ZERO;
+                                pending = 0;
+                            }
                         }
                     }
+                    scaled = scaled + DL::from_f32(acc);
                     lanes.stale |= live;
                 }
             }
         }
     }
+    let redo = if t.range_check && !flags {
+        small_lanes(plan, t, scaled, bits(tiny) & todo)
+    } else {
+        0
+    };
+    let i_sum = i_sum + scaled * unscale;
     let mut fin = DL::splat(1.0);
     if !plan.oversample_thick {
         fin = fin * capture64;
@@ -1286,6 +1522,7 @@ fn render_vec(
             .iter()
             .enumerate()
             .find_map(|(l, t)| t.map(|(h, h0)| (l, h, h0))),
+        redo,
     }
 }
 
@@ -1294,10 +1531,10 @@ fn dot8(d: &[F32; 3], v: &[f32; 3]) -> F32 {
     d[0].mul_add(splat(v[0]), d[1].mul_add(splat(v[1]), d[2] * splat(v[2])))
 }
 
-/// Curved detector: lane 0's position and the lanes' offsets from it. Each lane is the
+/// Curved detector: lane 0's position and the lanes' offsets from it (f64). Each lane is the
 /// beam-axis point at `distance` rotated about sdet and fdet by its flat position's lab y and z
 /// over the distance (in double).
-fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [F32; 3]) {
+fn curve64(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [DL; 3]) {
     let v = [
         plan.distance * plan.beam[0],
         plan.distance * plan.beam[1],
@@ -1309,17 +1546,20 @@ fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [F32; 3]) {
         rotate_axis(&nv, &plan.fdet, flat[2] / plan.distance)
     };
     let p0 = at(0);
-    let mut dp = [[0f32; LANES]; 3];
+    let mut dp = [[0f64; LANES]; 3];
     for l in 1..LANES {
         let p = at(l);
         for k in 0..3 {
-            dp[k][l] = (p[k] - p0[k]) as f32;
+            dp[k][l] = p[k] - p0[k];
         }
     }
-    (
-        p0,
-        [F32::from(dp[0]), F32::from(dp[1]), F32::from(dp[2])],
-    )
+    (p0, dp.map(DL::from_array))
+}
+
+/// As [`curve64`], the offsets in f32.
+fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [F32; 3]) {
+    let (p0, dp) = curve64(plan, pref_flat, lane_step);
+    (p0, dp.map(DL::narrow))
 }
 
 /// The reference lane's indices for one step in f64: fractions (in [−½, ½]) and nearest
@@ -1353,6 +1593,312 @@ fn reference_c(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3], [f32; 3]) {
     )
 }
 
+/// As [`reference`], the fractions in f64.
+#[inline(always)]
+fn reference64(st: &Step, dref: &[f64x4; 3]) -> ([f64; 3], [f64; 3]) {
+    let h = st.cols[0].mul_add(
+        dref[0],
+        st.cols[1].mul_add(dref[1], st.cols[2].mul_add(dref[2], st.off)),
+    );
+    let hi = h.round_ties_even();
+    let (fr, hi) = ((h - hi).to_array(), hi.to_array());
+    ([fr[0], fr[1], fr[2]], [hi[0], hi[1], hi[2]])
+}
+
+/// The rows of a step's A (a/λ, b/λ, c/λ) in f64.
+#[inline(always)]
+fn rows64(st: &Step) -> [[f64; 3]; 3] {
+    let c = st.cols.map(|v| v.to_array());
+    std::array::from_fn(|k| [c[0][k], c[1][k], c[2][k]])
+}
+
+/// A lane's index along axis `k` relative to the reference lane's nearest integer, in f64:
+/// frac(h_ref) + A·Δd.
+#[inline(always)]
+fn index64(fr: &[f64; 3], rows: &[[f64; 3]; 3], dd: &[DL; 3], k: usize) -> DL {
+    let a = &rows[k];
+    dd[0].mul_add(
+        DL::splat(a[0]),
+        dd[1].mul_add(
+            DL::splat(a[1]),
+            dd[2].mul_add(DL::splat(a[2]), DL::splat(fr[k])),
+        ),
+    )
+}
+
+/// sin(Nπx)/sin(πx) up to sign as (numerator, denominator) from an f64 index offset `x` and
+/// its nearest integer `rx`: δ = |x − rx| and the reduced argument r = Nδ − round(Nδ) are
+/// formed in f64, so the error of r does not grow with N; the sines are f32 polynomials. |δ|
+/// is kept at least 1e-12 (where the ratio is N to 1e-12 for N ≤ 10⁶), so a product of three
+/// denominators stays a normal f32.
+#[inline(always)]
+fn grating_wide(x: DL, rx: DL, n: f64) -> (F32, F32) {
+    grating_wide_raw((x - rx).abs().fast_max(DL::splat(1e-12)), n)
+}
+
+/// As [`grating_wide`] from δ = x − round(x) without the guard (the ratio is even in δ).
+#[inline(always)]
+fn grating_wide_raw(d: DL, n: f64) -> (F32, F32) {
+    let y = d * DL::splat(n);
+    let r = y - y.round_ties_even();
+    (sinpi7(r.narrow()), sinpi7(d.narrow()))
+}
+
+/// Spot shapes of the wide path.
+const SQ3: u8 = 0;
+const SQUARE: u8 = 1;
+const ROUND: u8 = 2;
+const GAUSS: u8 = 3;
+
+fn shape_kind(plan: &RenderPlan, t: &Tables) -> u8 {
+    match plan.shape {
+        Shape::Square if t.axes.len() == 3 => SQ3,
+        Shape::Round => ROUND,
+        Shape::Gauss => GAUSS,
+        _ => SQUARE,
+    }
+}
+
+/// F_latt² (GAUSS scaled, see [`gauss_latt2`]) and the lanes where the reference's F_latt is
+/// exactly 0, from f64 index offsets `x` and their nearest integers `rx`.
+#[inline(always)]
+fn latt_wide<const SHAPE: u8>(
+    plan: &RenderPlan,
+    t: &Tables,
+    x: &[DL; 3],
+    rx: &[DL; 3],
+) -> (F32, F32) {
+    let n = plan.n_cells;
+    match SHAPE {
+        SQ3 => {
+            let (a0, b0) = grating_wide_raw(x[0] - rx[0], n[0]);
+            let (a1, b1) = grating_wide_raw(x[1] - rx[1], n[1]);
+            let (a2, b2) = grating_wide_raw(x[2] - rx[2], n[2]);
+            let den = b0 * b1 * b2;
+            let mut q = (a0 * a1 * a2) / den;
+            // all three indices within ~1e-11 of integers: the guarded gratings (see
+            // `term_x`)
+            if den.abs().simd_lt(splat(1e-30)).any() {
+                let (a0, b0) = grating_wide(x[0], rx[0], n[0]);
+                let (a1, b1) = grating_wide(x[1], rx[1], n[1]);
+                let (a2, b2) = grating_wide(x[2], rx[2], n[2]);
+                q = (a0 * a1 * a2) / (b0 * b1 * b2);
+            }
+            (q * q, F32::ZERO)
+        }
+        SQUARE => {
+            let mut num = F32::ONE;
+            let mut den = F32::ONE;
+            for &(k, _) in &t.axes {
+                let (a, b) = grating_wide(x[k], rx[k], n[k]);
+                num *= a;
+                den *= b;
+            }
+            let q = num / den;
+            (q * q, F32::ZERO)
+        }
+        ROUND => {
+            // u = √(Σ(N·δ)²·fudge) and its reduction u − round(u) in f64
+            let mut h2 = DL::splat(0.0);
+            for k in 0..3 {
+                let y = (x[k] - rx[k]) * DL::splat(n[k]);
+                h2 = y.mul_add(y, h2);
+            }
+            let u = (h2 * DL::splat(plan.fudge)).sqrt();
+            let m = u.round_ties_even();
+            let r = u - m;
+            let parity = m - (m * DL::splat(0.5)).floor() * DL::splat(2.0);
+            let sign = DL::splat(1.0) - parity - parity;
+            let nabc = (n[0] * n[1] * n[2]) as f32;
+            let v = splat(nabc * 0.723_601_2) * sinc3_parts(u.narrow(), r.narrow(), sign.narrow());
+            (v * v, F32::ZERO)
+        }
+        _ => {
+            let dl: [DL; 3] = std::array::from_fn(|k| x[k] - rx[k]);
+            let rc = &plan.recip;
+            let mut rs = DL::splat(0.0);
+            for c in 0..3 {
+                let comp = dl[0].mul_add(
+                    DL::splat(rc[0][c]),
+                    dl[1].mul_add(DL::splat(rc[1][c]), dl[2] * DL::splat(rc[2][c])),
+                );
+                rs = comp.mul_add(comp, rs);
+            }
+            let f = n[0] * n[0] * n[1] * n[1] * n[2] * n[2] / 0.63 * plan.fudge;
+            gauss_latt2((rs * DL::splat(f)).narrow(), t.gauss_kappa)
+        }
+    }
+}
+
+/// One step of the general renderer with f64 lane indices: F_latt², the lanes where the
+/// reference's F_latt is 0, and the lanes' absolute fractional indices (f64).
+#[inline(always)]
+fn step_wide(
+    plan: &RenderPlan,
+    t: &Tables,
+    st: &Step,
+    dref: &[f64x4; 3],
+    dd: &[DL; 3],
+) -> (F32, F32, [DL; 3]) {
+    let (fr, hi) = reference64(st, dref);
+    let rows = rows64(st);
+    let x: [DL; 3] = std::array::from_fn(|k| index64(&fr, &rows, dd, k));
+    let rx: [DL; 3] = std::array::from_fn(|k| x[k].round_ties_even());
+    let (latt2, zero) = match shape_kind(plan, t) {
+        SQ3 => latt_wide::<SQ3>(plan, t, &x, &rx),
+        SQUARE => latt_wide::<SQUARE>(plan, t, &x, &rx),
+        ROUND => latt_wide::<ROUND>(plan, t, &x, &rx),
+        _ => latt_wide::<GAUSS>(plan, t, &x, &rx),
+    };
+    let hkl = std::array::from_fn(|k| x[k] + DL::splat(hi[k]));
+    (latt2, zero, hkl)
+}
+
+/// Scaled terms below this are flagged: below 2^-126 single precision loses them.
+const TINY: f32 = 7.888_609e-31; // 2^-100
+
+/// Lanes of `flagged` (a term of theirs was tiny though the reference's is not 0) whose
+/// scaled sum is so small that the lost terms could matter: the exact kernel renders them.
+fn small_lanes(plan: &RenderPlan, t: &Tables, scaled: DL, flagged: Bits) -> Bits {
+    if flagged == 0 {
+        return 0;
+    }
+    let nterms = (t.sources.len() * t.per_source * t.subpixels) as f64;
+    let limit = nterms * 2f64.powi(-76);
+    let bg = plan.i_bg / t.unscale;
+    let v = scaled.to_array();
+    let mut out: Bits = 0;
+    for l in 0..LANES {
+        if flagged >> l & 1 != 0 && !(v[l] + bg >= limit) {
+            out |= 1 << l;
+        }
+    }
+    out
+}
+
+/// The inputs of [`sum_wide`].
+struct WideArgs<'a> {
+    plan: &'a RenderPlan,
+    t: &'a Tables,
+    grid: Option<&'a crate::hkl::HklGrid>,
+    steps: &'a [Step],
+    dds: &'a [[DL; 3]],
+    live: &'a [Bits],
+    dref: [f64x4; 3],
+}
+
+/// One scaled term F²·F_latt² of the wide path for sub-pixel `i`; flags in `tiny` the lanes
+/// where it is below [`TINY`] though the reference's term is not 0.
+#[inline(always)]
+fn term_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(
+    a: &WideArgs,
+    fr: &[f64; 3],
+    hi: &[f64; 3],
+    rows: &[[f64; 3]; 3],
+    i: usize,
+    tiny: &mut F32,
+) -> F32 {
+    let dd = &a.dds[i];
+    let x: [DL; 3] = std::array::from_fn(|k| index64(fr, rows, dd, k));
+    let rx: [DL; 3] = std::array::from_fn(|k| x[k].round_ties_even());
+    let f2 = if GRID {
+        let rx32 = rx.map(DL::narrow);
+        let f = nearest(a.grid.expect("grid"), a.t, hi, &rx32);
+        if f.simd_eq(F32::ZERO).all() {
+            return F32::ZERO;
+        }
+        f * f
+    } else {
+        splat(a.t.f2_default)
+    };
+    let (latt2, zero) = latt_wide::<SHAPE>(a.plan, a.t, &x, &rx);
+    let mut term = latt2 * f2;
+    if DMIN {
+        term &= mask32(a.live[i]);
+    }
+    if a.t.range_check {
+        let mut nonzero = f2.simd_ne(F32::ZERO);
+        if SHAPE == GAUSS {
+            nonzero &= !zero;
+        }
+        if DMIN {
+            nonzero &= mask32(a.live[i]);
+        }
+        *tiny |= term.simd_lt(splat(TINY)) & nonzero;
+    }
+    term
+}
+
+/// Σ over steps and sub-pixels of the scaled terms with f64 lane indices (large crystals, or
+/// a range check), and the flagged lanes (see [`term_wide`]). Two independent terms per
+/// iteration, as in [`sum_steps`]; f32 sums moved to f64 every 32 terms.
+#[inline(always)]
+fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -> (DL, F32) {
+    let mut total = DL::splat(0.0);
+    let (mut acc0, mut acc1) = (F32::ZERO, F32::ZERO);
+    let mut tiny = F32::ZERO;
+    let mut pending = 0;
+    let nsub = a.dds.len();
+    if nsub == 1 {
+        let mut pairs = a.steps.chunks_exact(2);
+        for pair in pairs.by_ref() {
+            let (fr0, hi0) = reference64(&pair[0], &a.dref);
+            let (fr1, hi1) = reference64(&pair[1], &a.dref);
+            let (rows0, rows1) = (rows64(&pair[0]), rows64(&pair[1]));
+            acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr0, &hi0, &rows0, 0, &mut tiny);
+            acc1 += term_wide::<GRID, DMIN, SHAPE>(a, &fr1, &hi1, &rows1, 0, &mut tiny);
+            pending += 2;
+            if pending >= 32 {
+                total = total + DL::from_f32(acc0 + acc1);
+                (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
+            }
+        }
+        for st in pairs.remainder() {
+            let (fr, hi) = reference64(st, &a.dref);
+            acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows64(st), 0, &mut tiny);
+        }
+    } else {
+        for st in a.steps {
+            let (fr, hi) = reference64(st, &a.dref);
+            let rows = rows64(st);
+            let mut i = 0;
+            while i + 1 < nsub {
+                acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
+                acc1 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i + 1, &mut tiny);
+                pending += 2;
+                if pending >= 32 {
+                    total = total + DL::from_f32(acc0 + acc1);
+                    (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
+                }
+                i += 2;
+            }
+            if i < nsub {
+                acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
+                pending += 1;
+            }
+        }
+    }
+    (total + DL::from_f32(acc0 + acc1), tiny)
+}
+
+/// [`sum_wide`] for the plan's structure factors, resolution cut and shape.
+fn sum_wide_any(a: &WideArgs) -> (DL, F32) {
+    fn by_shape<const GRID: bool, const DMIN: bool>(a: &WideArgs) -> (DL, F32) {
+        match shape_kind(a.plan, a.t) {
+            SQ3 => sum_wide::<GRID, DMIN, SQ3>(a),
+            SQUARE => sum_wide::<GRID, DMIN, SQUARE>(a),
+            ROUND => sum_wide::<GRID, DMIN, ROUND>(a),
+            _ => sum_wide::<GRID, DMIN, GAUSS>(a),
+        }
+    }
+    match (a.grid.is_some(), a.plan.dmin > 0.0) {
+        (false, false) => by_shape::<false, false>(a),
+        (false, true) => by_shape::<false, true>(a),
+        (true, false) => by_shape::<true, false>(a),
+        (true, true) => by_shape::<true, true>(a),
+    }
+}
+
 /// A lane's index along axis `k`, relative to the reference lane's nearest integer.
 #[inline(always)]
 fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
@@ -1363,50 +1909,15 @@ fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
     )
 }
 
-/// F_latt², the lanes whose F_latt is exactly zero in the reference's double precision (which
-/// skips those terms: not the same as F_latt² underflowing in f32), and the absolute
-/// fractional indices (f64) for one step, any shape.
+/// F_latt² of the ROUND, GAUSS and TOPHAT shapes from the lanes' index offsets (GAUSS scaled
+/// by 2^gauss_shift: `kappa` is its κ), and the lanes where the reference's F_latt is 0.
 #[inline(always)]
-fn step_general(
-    plan: &RenderPlan,
-    st: &Step,
-    dref: &[f64x4; 3],
-    dd: &[F32; 3],
-    axes: &[(usize, f32)],
-) -> (F32, Bits, [DL; 3]) {
-    let (fr, hi) = reference(st, dref);
-    let x: [F32; 3] = std::array::from_fn(|k| offset(st, &fr, dd, k));
-    let hkl: [DL; 3] = std::array::from_fn(|k| DL::from_f32(x[k]) + DL::splat(hi[k]));
-    let (latt2, zero) = match plan.shape {
-        Shape::Square => {
-            let mut num = F32::ONE;
-            let mut den = F32::ONE;
-            for &(k, n) in axes {
-                let (a, b) = grating(x[k], n);
-                num *= a;
-                den *= b;
-            }
-            let q = num / den;
-            // sin(Nπh)/sin(πh) is never exactly zero in double for a non-integer Nh
-            (q * q, 0)
-        }
-        _ => {
-            let (l2, z) = shape_latt2(plan, &x);
-            (l2, bits(z))
-        }
-    };
-    (latt2, zero, hkl)
-}
-
-/// F_latt² of the ROUND, GAUSS and TOPHAT shapes from the lanes' index offsets.
-#[inline(always)]
-fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> (F32, F32) {
+fn shape_latt2(plan: &RenderPlan, x: &[F32; 3], kappa: f32) -> (F32, F32) {
     let n = plan.n_cells;
     let nabc = (n[0] * n[1] * n[2]) as f32;
     let dl: [F32; 3] = std::array::from_fn(|k| x[k] - x[k].round_ties_even());
     let fudge = splat(plan.fudge as f32);
-    let none = F32::ZERO;
-    let (latt, zero) = match plan.shape {
+    match plan.shape {
         Shape::Round => {
             let mut hrad = F32::ZERO;
             for k in 0..3 {
@@ -1414,7 +1925,7 @@ fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> (F32, F32) {
                 hrad = y.mul_add(y, hrad);
             }
             let v = splat(nabc * 0.723_601_2) * sinc3_pi((hrad * fudge).sqrt());
-            (v, none)
+            (v * v, F32::ZERO)
         }
         shape => {
             let r = &plan.recip;
@@ -1429,15 +1940,25 @@ fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> (F32, F32) {
             rs *= splat((n[0] * n[0] * n[1] * n[1] * n[2] * n[2]) as f32);
             if shape == Shape::Gauss {
                 let arg = rs / splat(0.63) * fudge;
-                // exp(−arg) is exactly 0 in double beyond ≈ 745.13
-                (splat(nabc) * (-arg).exp(), arg.simd_gt(splat(745.133_2)))
+                gauss_latt2(arg, kappa)
             } else {
                 let inside = (rs * fudge).simd_lt(splat(0.3969));
-                (inside.select(splat(nabc), F32::ZERO), !inside)
+                let latt = inside.select(splat(nabc), F32::ZERO);
+                (latt * latt, !inside)
             }
         }
-    };
-    (latt * latt, zero)
+    }
+}
+
+/// GAUSS: F_latt² = (N_a·N_b·N_c·exp(−arg))², computed as exp(κ − 2·arg) so that it is scaled
+/// into single precision's range, and the lanes where the reference's exp(−arg) is exactly 0
+/// (arg beyond ≈ 745.13 in double).
+#[inline(always)]
+fn gauss_latt2(arg: F32, kappa: f32) -> (F32, F32) {
+    (
+        (splat(kappa) - arg - arg).exp(),
+        arg.simd_gt(splat(745.133_2)),
+    )
 }
 
 /// Nearest-neighbour structure factor per lane (default_F outside the grid), from the
@@ -1446,15 +1967,9 @@ fn shape_latt2(plan: &RenderPlan, x: &[F32; 3]) -> (F32, F32) {
 /// Grid offsets and the flat index are small integers, exact in f32 (the grid has fewer than
 /// 2^24 entries, else the i32 path is used).
 #[inline(always)]
-fn nearest(
-    plan: &RenderPlan,
-    g: &crate::hkl::HklGrid,
-    t: &Tables,
-    hi: &[f64; 3],
-    rx: &[F32; 3],
-) -> F32 {
+fn nearest(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) -> F32 {
     if !t.padded {
-        return nearest_i32(plan, g, &t.grid32, hi, rx);
+        return nearest_i32(g, t, hi, rx);
     }
     // offsets from the grid's first entry, clamped to the padding planes (−1 and range), which
     // hold default_F; the padded table has range + 2 entries per axis
@@ -1469,13 +1984,8 @@ fn nearest(
     gather(&t.grid32, idx.fast_trunc_int())
 }
 
-fn nearest_i32(
-    plan: &RenderPlan,
-    g: &crate::hkl::HklGrid,
-    grid32: &[f32],
-    hi: &[f64; 3],
-    rx: &[F32; 3],
-) -> F32 {
+fn nearest_i32(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) -> F32 {
+    let grid32 = &t.grid32;
     let mut dh = [I32::ZERO; 3];
     let mut inside = I32::splat(-1);
     for k in 0..3 {
@@ -1489,7 +1999,7 @@ fn nearest_i32(
         grid32[idx[l] as usize]
     }));
     let inside: F32 = wide::bytemuck::cast(inside);
-    inside.select(vals, splat(plan.default_f as f32))
+    inside.select(vals, splat(t.f_default))
 }
 
 /// Kahn polarization factor for the eight lanes, without trigonometry:
@@ -1505,9 +2015,7 @@ fn polarization(kahn: f32, src: &SourceC, d: &[F32; 3]) -> F32 {
     let x = dot8(d, &src.e);
     let y = dot8(d, &src.b);
     let r = x.mul_add(x, y * y);
-    let cos2psi = r
-        .simd_eq(F32::ZERO)
-        .select(F32::ONE, (x * x - y * y) / r);
+    let cos2psi = r.simd_eq(F32::ZERO).select(F32::ONE, (x * x - y * y) / r);
     splat(0.5) * (F32::ONE + c2s - splat(kahn) * cos2psi * s2s)
 }
 
@@ -1556,22 +2064,27 @@ fn polarization64(kahn: f64, src: &SourceC, d: &[DL; 3]) -> DL {
     DL::splat(0.5) * (one + c2s - DL::splat(kahn) * cos2psi * (one - c2s))
 }
 
-/// Capture fraction (as [`capture_fraction`]) in f64, from ρ = d·odet.
+/// Capture fraction in f64, from ρ = d·odet, by the reference's formula
+/// exp(−l·t·μ/ρ) − exp(−(l+1)·t·μ/ρ): in double precision its cancellation for thin layers
+/// costs nothing visible, and a sensor behind the sample (ρ < 0) gives the reference's
+/// inf − inf = NaN.
 #[inline(always)]
 fn capture64(plan: &RenderPlan, layer: f64, rho: DL) -> DL {
     let rho = rho.to_array();
     DL::from_array(std::array::from_fn(|l| {
-        let tau = plan.thickstep * plan.mu / rho[l];
-        (-layer * tau).exp() * -(-tau).exp_m1()
+        (-layer * plan.thickstep * plan.mu / rho[l]).exp()
+            - (-(layer + 1.0) * plan.thickstep * plan.mu / rho[l]).exp()
     }))
 }
 
 /// F_cell per lane: tricubic interpolation where it is on and in range, else the nearest
 /// structure factor (default_F outside the grid). Lanes whose interpolation runs out of range
 /// record the trigger and (as in the reference) switch interpolation off.
+#[allow(clippy::too_many_arguments)]
 fn structure_factor(
     plan: &RenderPlan,
     g: &crate::hkl::HklGrid,
+    t: &Tables,
     hkl: &[DL; 3],
     contrib: Bits,
     lanes: &mut Lanes,
@@ -1579,7 +2092,7 @@ fn structure_factor(
 ) -> F32 {
     let (h, k, l) = (hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array());
     let near = |x: f64| (x - 0.5).ceil() as i32;
-    let mut out = [plan.default_f as f32; LANES];
+    let mut out = [t.f_default; LANES];
     let mut interp_lanes: Bits = 0;
     for lane in 0..LANES {
         let bit: Bits = 1 << lane;
@@ -1600,17 +2113,18 @@ fn structure_factor(
                 continue;
             }
         }
-        out[lane] = crate::kernel::exact::nearest_f(plan, h0[0], h0[1], h0[2]) as f32;
+        out[lane] = (crate::kernel::exact::nearest_f(plan, h0[0], h0[1], h0[2]) * t.f_scale) as f32;
     }
     let mut v = F32::from(out);
     if interp_lanes != 0 {
-        v = mask32(interp_lanes).select(tricubic(g, hkl), v);
+        v = mask32(interp_lanes).select(tricubic(g, hkl, t.f_scale), v);
     }
     v
 }
 
-/// Tricubic (4×4×4 Lagrange) interpolation for all lanes (callers blend the lanes they need).
-fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3]) -> F32 {
+/// Tricubic (4×4×4 Lagrange) interpolation for all lanes (callers blend the lanes they need),
+/// of the structure factors times `scale`.
+fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3], scale: f64) -> F32 {
     let a: [[f64; LANES]; 3] = [hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array()];
     let fl: [[f64; LANES]; 3] = std::array::from_fn(|k| std::array::from_fn(|l| a[k][l].floor()));
     let mut w = [[F32::ZERO; 4]; 3];
@@ -1637,7 +2151,7 @@ fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3]) -> F32 {
             for m in 0..4 {
                 let vals: [f32; LANES] = std::array::from_fn(|l| {
                     let b = base[l];
-                    g.at(b[0] + i as i32, b[1] + j as i32, b[2] + m as i32) as f32
+                    (g.at(b[0] + i as i32, b[1] + j as i32, b[2] + m as i32) * scale) as f32
                 });
                 acc = (wij * w[2][m]).mul_add(F32::from(vals), acc);
             }
@@ -1725,12 +2239,36 @@ mod tests {
     }
 
     #[test]
+    fn wide_grating_matches_the_formula_for_large_n() {
+        // offsets up to ±0.6 from the reference integer, N up to 10^6: the reduced argument
+        // comes from f64, so the error stays at the sine polynomials' level
+        let mut worst = 0.0f64;
+        for &n in &[4.0f64, 24.0, 1352.0, 50_000.0, 99_991.0, 1_000_000.0] {
+            for i in 0..4000 {
+                let x = -0.6 + 1.2 * (i as f64 + 0.37) / 4000.0;
+                let xs = DL::splat(x);
+                let (num, den) = grating_wide(xs, xs.round_ties_even(), n);
+                let got = (num / den).to_array()[0] as f64;
+                let pi = std::f64::consts::PI;
+                let want = ((pi * x * n).sin() / (pi * x).sin()).abs();
+                let err = (got.abs() - want).abs() / n;
+                worst = worst.max(err);
+                assert!(err < 3e-6, "x={x} n={n}: {got} vs {want}");
+            }
+        }
+        assert!(worst > 0.0);
+    }
+
+    #[test]
     fn expm1_is_accurate() {
         for i in -400..=400 {
             let x = i as f64 / 100.0;
             let got = expm1(splat(x as f32)).to_array()[0] as f64;
             let want = (x as f32 as f64).exp_m1();
-            assert!(((got - want) / want).abs() < 3e-7 || x == 0.0, "x={x}: {got} vs {want}");
+            assert!(
+                ((got - want) / want).abs() < 3e-7 || x == 0.0,
+                "x={x}: {got} vs {want}"
+            );
         }
     }
 

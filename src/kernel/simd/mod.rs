@@ -13,7 +13,15 @@
 //! * **Lattice factor** from the distance to the nearest integer index:
 //!   sin(Nπh)/sin(πh) = ±sin(πr)/sin(πδ) with δ = h − round(h) and r = Nδ − round(Nδ), each by an
 //!   f32 `sinpi` polynomial (relative error < 6e-9). Only the square is used, so signs drop.
-//! * The per-pixel sum is kept in f64; each source's φ×domain terms are summed in f32 first.
+//! * **Large crystals.** The error of r grows with N. Each run estimates the lattice factor's
+//!   error from f32 lane indices (`Numerics` in `lanes.rs`); above 1e-5 the lanes' offsets Δd,
+//!   indices, δ and r (ROUND: √(Σ(Nδ)²·fudge) and its reduction, GAUSS: the exponent) are
+//!   formed in f64 and only the sines and what follows are f32 (the "wide" path).
+//! * **Range.** Structure factors are scaled by a power of two chosen per run so that no f32
+//!   term F²·F_latt² (or sum of 32) can overflow; GAUSS computes F_latt² as exp(κ − 2·arg). When
+//!   terms below f32's range could still show in the image, lanes whose terms fell that low
+//!   and whose sums are that small are rendered by the exact kernel.
+//! * The per-pixel sum is kept in f64; terms are summed in f32 and moved to f64 every 32.
 //! * Structure factors are looked up with a hardware gather where the build has one (`wide`
 //!   has none), else per lane.
 //!
@@ -28,6 +36,10 @@
 
 // Index loops over lanes and axes mirror the formulas they implement.
 #![allow(clippy::needless_range_loop)]
+
+/// Largest N_a·N_b·N_c the SIMD kernel renders: F_latt² ≤ 2^120 stays inside single
+/// precision's range (larger crystals go to the exact kernel).
+pub const MAX_CELLS: f64 = (1u64 << 60) as f64;
 
 /// Eight lanes: f32x8 (AVX2 + FMA in the default build).
 pub mod x8 {
@@ -61,6 +73,34 @@ pub mod x8 {
         }
     }
 
+    /// The two f64 halves `lo`, `hi` rounded to one f32 vector (lanes of `lo` first).
+    #[inline(always)]
+    fn narrow_halves(lo: F64H, hi: F64H) -> F32 {
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+        {
+            use std::arch::x86_64::{__m256d, _mm256_cvtpd_ps, _mm256_set_m128};
+            use wide::bytemuck::cast;
+            // SAFETY: AVX is enabled for this build.
+            unsafe {
+                cast(_mm256_set_m128(
+                    _mm256_cvtpd_ps(cast::<F64H, __m256d>(hi)),
+                    _mm256_cvtpd_ps(cast::<F64H, __m256d>(lo)),
+                ))
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "avx")))]
+        {
+            let (a, b) = (lo.to_array(), hi.to_array());
+            F32::from(std::array::from_fn::<f32, LANES, _>(|l| {
+                if l < LANES / 2 {
+                    a[l] as f32
+                } else {
+                    b[l - LANES / 2] as f32
+                }
+            }))
+        }
+    }
+
     include!("lanes.rs");
 }
 
@@ -81,6 +121,22 @@ pub mod x16 {
         unsafe {
             let idx: __m512i = std::mem::transmute(idx);
             std::mem::transmute(_mm512_i32gather_ps::<4>(idx, table.as_ptr().cast()))
+        }
+    }
+
+    /// The two f64 halves `lo`, `hi` rounded to one f32 vector (lanes of `lo` first).
+    #[inline(always)]
+    fn narrow_halves(lo: F64H, hi: F64H) -> F32 {
+        use std::arch::x86_64::{
+            __m256, __m512, __m512d, _mm512_castps256_ps512, _mm512_cvtpd_ps, _mm512_insertf32x8,
+        };
+        // SAFETY: AVX-512F and DQ are enabled for this build (x86-64-v4); wide's f64x8 and
+        // f32x16 are one __m512d / __m512 there.
+        unsafe {
+            let (lo, hi): (__m512d, __m512d) = (std::mem::transmute(lo), std::mem::transmute(hi));
+            let (a, b): (__m256, __m256) = (_mm512_cvtpd_ps(lo), _mm512_cvtpd_ps(hi));
+            let v: __m512 = _mm512_insertf32x8::<1>(_mm512_castps256_ps512(a), b);
+            std::mem::transmute(v)
         }
     }
 
