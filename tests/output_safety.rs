@@ -319,6 +319,37 @@ fn a_failed_run_replaces_nothing() {
     std::fs::create_dir(d.join("n.img")).unwrap();
     let e = common::in_dir(d.path(), || sim.finish(&r, &mut |_| {})).unwrap_err();
     assert!(e.to_string().contains("n.img is a folder"), "{e}");
+    assert_old_kept(d.path(), "library: noise image is a folder");
+
+    // and through the C API: nb_sim_write_outputs after a render
+    use nanobragg::ffi::*;
+    let at = d.path().display().to_string();
+    let line = format!(
+        "nanoBragg {RUN} -hkl {at}/cubic.hkl -floatfile {at}/f.bin -intfile {at}/i.img -pgmfile {at}/p.pgm -dump {at}/Fdump.bin -noisefile {at}/n.img"
+    );
+    let owned: Vec<std::ffi::CString> = line
+        .split_whitespace()
+        .map(|a| std::ffi::CString::new(a).unwrap())
+        .collect();
+    let argv: Vec<*const std::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    // SAFETY (all calls): valid argument vector, handle and buffers.
+    unsafe {
+        let mut sim = std::ptr::null_mut();
+        assert_eq!(
+            nb_sim_create(argv.len() as i32, argv.as_ptr(), &mut sim),
+            nb_status::NB_OK
+        );
+        let mut img = vec![0f32; 32 * 32];
+        assert_eq!(
+            nb_sim_render(sim, 0, img.as_mut_ptr(), img.len()),
+            nb_status::NB_OK
+        );
+        let s = nb_sim_write_outputs(sim, None, std::ptr::null_mut());
+        let msg = std::ffi::CStr::from_ptr(nb_last_error()).to_string_lossy().into_owned();
+        assert_eq!(s, nb_status::NB_ERR_OUTPUT, "{msg}");
+        assert!(msg.contains("n.img is a folder"), "{msg}");
+        nb_sim_free(sim);
+    }
     assert_old_kept(d.path(), "C API: noise image is a folder");
 }
 
