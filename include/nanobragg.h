@@ -50,6 +50,12 @@
 #define NB_SHAPE_TOPHAT 3
 
 /**
+ * Largest N_a·N_b·N_c the SIMD kernel renders: F_latt² ≤ 2^120 stays inside single
+ * precision's range (larger crystals go to the exact kernel).
+ */
+#define MAX_CELLS (double)(1ull << 60)
+
+/**
  * Pixel-steps a render may take unless `NANOBRAGG_WORK_LIMIT` says otherwise: 10^14, about
  * a day for the SIMD kernel on two cores and two months for the exact kernel. Beyond it a
  * run is almost certainly a typo (`-oversample 46341`), and refusing it beats a process that
@@ -71,11 +77,6 @@
  * Largest structure factor accepted: F² must be finite.
  */
 #define MAX_F 1e150
-
-/**
- * Most unit cells along an axis.
- */
-#define MAX_CELLS 1e6
 
 /**
  * Status codes returned by every function.

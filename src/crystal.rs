@@ -59,6 +59,23 @@ fn clamp_angles(sin: &mut [f64; 3], cos: &mut [f64; 3]) {
     }
 }
 
+/// The reference's warning block for reciprocal angles out of range, as it prints it (the
+/// beta lines padded with two spaces; the last label differs between its two blocks).
+fn oddball_star_lines(sin: &[f64; 3], cos: &[f64; 3], last: &str) -> Vec<String> {
+    let labels = [
+        ("sin(alpha_star) =", "cos(alpha_star) ="),
+        ("sin(beta_star)  =", "cos(beta_star)  ="),
+        ("sin(gamma_star) =", last),
+    ];
+    let g = |x: f64| crate::cfmt::fmt_g_prec(x, 25);
+    let mut v = vec!["WARNING: oddball reciprocal cell angles:".to_string()];
+    for (k, (ls, lc)) in labels.iter().enumerate() {
+        v.push(format!("{ls} {}", g(sin[k])));
+        v.push(format!("{lc} {}", g(cos[k])));
+    }
+    v
+}
+
 fn oddball(v: &[f64]) -> bool {
     v.iter().any(|x| *x > 1.0000001 || *x < -1.0000001)
 }
@@ -138,20 +155,12 @@ pub fn build(input: &CellInput) -> Crystal {
             (alpha.cos() * beta.cos() - gamma.cos()) / (alpha.sin() * beta.sin()),
         ];
         if oddball(&sin_star) || oddball(&cos_star) {
-            msgs.push("WARNING: oddball reciprocal cell angles:".to_string());
-            let names = ["alpha", "beta", "gamma"];
-            for k in 0..3 {
-                msgs.push(format!(
-                    "sin({}_star) = {}",
-                    names[k],
-                    crate::cfmt::fmt_g_prec(sin_star[k], 25)
-                ));
-                msgs.push(format!(
-                    "cos({}_star) = {}",
-                    names[k],
-                    crate::cfmt::fmt_g_prec(cos_star[k], 25)
-                ));
-            }
+            // the reference's text, typo included
+            msgs.extend(oddball_star_lines(
+                &sin_star,
+                &cos_star,
+                "cos9gamma_star) =",
+            ));
         }
         clamp_angles(&mut sin_star, &mut cos_star);
         a_star = [len_star[0], 0.0, 0.0];
@@ -244,20 +253,7 @@ pub fn build(input: &CellInput) -> Crystal {
         dot(&a_star, &b_star) / las / lbs,
     ];
     if oddball(&sin_s) || oddball(&cos_s) {
-        msgs.push("WARNING: oddball reciprocal cell angles:".to_string());
-        let names = ["alpha", "beta", "gamma"];
-        for k in 0..3 {
-            msgs.push(format!(
-                "sin({}_star) = {}",
-                names[k],
-                crate::cfmt::fmt_g_prec(sin_s[k], 25)
-            ));
-            msgs.push(format!(
-                "cos({}_star) = {}",
-                names[k],
-                crate::cfmt::fmt_g_prec(cos_s[k], 25)
-            ));
-        }
+        msgs.extend(oddball_star_lines(&sin_s, &cos_s, "cos(gamma_star) ="));
     }
     clamp_angles(&mut sin_s, &mut cos_s);
     let angles_s = [

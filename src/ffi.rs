@@ -840,10 +840,10 @@ pub unsafe extern "C" fn nb_sim_render(
         }
         let p = match precision_of(precision) {
             Ok(Some(p)) => p,
-            Ok(None) => h.sim.experiment().opts.precision,
+            Ok(None) => h.sim.precision(),
             Err(s) => return s,
         };
-        let r = match crate::render_plan(plan, p, &mut Silent) {
+        let r = match h.sim.render_at(p, &mut Silent) {
             Ok(r) => r,
             Err(e) => return fail(status_of(&e), &e.to_string()),
         };

@@ -96,26 +96,58 @@ impl HklGrid {
 /// `#` comment lines allowed. `default_f` fills the unlisted (non-padding) grid points when
 /// non-zero. Non-integer indices, wrong column counts and non-numbers are errors naming the line.
 pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> {
+    Ok(read_hkl(path, text, default_f, HklRead::Exact)?.grid)
+}
+
+/// How to read an HKL file's structure factors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HklRead {
+    /// Every reflection as written.
+    Exact,
+    /// As nanoBragg.c's second reading pass does (`"%d%d%d%lg"` groups): a Miller index
+    /// written as "1.0" stops it, so that reflection and every later one keep their initial
+    /// value (see [`HklText::stopped`]). The ranges come from every reflection either way.
+    Reference,
+}
+
+/// An HKL file read into a grid.
+#[derive(Clone, Debug)]
+pub struct HklText {
+    pub grid: HklGrid,
+    /// In [`HklRead::Reference`] mode, where the second reading pass stopped early: the line
+    /// and the index token that stopped it.
+    pub stopped: Option<(usize, String)>,
+}
+
+/// Read an HKL text file (see [`read_hkl_text`]) in the given mode.
+pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result<HklText> {
     // large files are read in two halves in parallel (split at a line end); the first error
     // in file order wins
     let mid = text.len() / 2;
-    let entries = match text.as_bytes()[mid..].iter().position(|&c| c == b'\n') {
+    let lines = match text.as_bytes()[mid..].iter().position(|&c| c == b'\n') {
         Some(cut) if text.len() >= 1 << 16 => {
             let (a, b) = text.split_at(mid + cut + 1);
             let (ra, rb) = rayon::join(|| hkl_lines(path, a, 0), || hkl_lines(path, b, 0));
-            let mut entries = ra?;
+            let mut first = ra?;
             match rb {
-                Ok(more) => entries.extend(more),
+                Ok(more) => {
+                    first.entries.extend(more.entries);
+                    if first.loose.is_none() {
+                        let before = a.bytes().filter(|&c| c == b'\n').count();
+                        first.loose = more.loose.map(|(n, t)| (n + before, t));
+                    }
+                }
                 Err(e) => {
                     // read the second half again knowing its first line number, for the message
                     let before = a.bytes().filter(|&c| c == b'\n').count();
                     return Err(hkl_lines(path, b, before).err().unwrap_or(e));
                 }
             }
-            entries
+            first
         }
         _ => hkl_lines(path, text, 0)?,
     };
+    let (entries, loose) = (lines.entries, lines.loose);
     if entries.is_empty() {
         return Err(Error::input(
             path,
@@ -142,17 +174,78 @@ pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> 
             }
         }
     }
-    for (idx, f) in &entries {
+    let scanned;
+    let stored: &[([i32; 3], f64)] = match (mode, &loose) {
+        (HklRead::Reference, Some(_)) => {
+            scanned = scanf_groups(text);
+            &scanned
+        }
+        _ => &entries,
+    };
+    for (idx, f) in stored {
+        if (0..3).any(|k| idx[k] < min[k] || idx[k] > max[k]) {
+            break; // nanoBragg.c would write outside its array here
+        }
         let i = g.index(idx[0] - min[0], idx[1] - min[1], idx[2] - min[2]);
         g.data[i] = *f;
     }
     g.hkls = entries.len();
-    Ok(g)
+    let stopped = match mode {
+        HklRead::Reference => loose,
+        HklRead::Exact => None,
+    };
+    Ok(HklText { grid: g, stopped })
 }
 
-/// The reflections of `text` (lines numbered from `first_line` + 1 in messages).
-fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Vec<([i32; 3], f64)>> {
+/// The groups nanoBragg.c's second pass reads: `fscanf(f, "%d%d%d%lg", ...)` repeated until it
+/// reads fewer than four values ("1.0" as h gives 1, then ".0" fails the next `%d`). Comment
+/// lines, this program's extension, are skipped.
+fn scanf_groups(text: &str) -> Vec<([i32; 3], f64)> {
+    let cleaned: String = text
+        .split('\n')
+        .map(|l| {
+            if l.trim_start().starts_with('#') {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let b = cleaned.as_bytes();
+    let mut p = 0;
+    let skip_ws = |p: &mut usize| {
+        while *p < b.len() && b[*p].is_ascii_whitespace() {
+            *p += 1;
+        }
+    };
+    let int = |p: &mut usize| -> Option<i32> {
+        skip_ws(p);
+        let (v, n) = crate::cfmt::strtol(&cleaned[*p..]);
+        (n > 0).then(|| {
+            *p += n;
+            v as i32
+        })
+    };
+    let mut out = Vec::new();
+    // the three indices are read left to right, as scanf does
+    while let (Some(h), Some(k), Some(l)) = (int(&mut p), int(&mut p), int(&mut p)) {
+        skip_ws(&mut p);
+        let (f, n) = crate::cfmt::strtod(&cleaned[p..]);
+        if n == 0 {
+            break;
+        }
+        p += n;
+        out.push(([h, k, l], f));
+    }
+    out
+}
+
+/// The reflections of `text` (lines numbered from `first_line` + 1 in messages), and the first
+/// Miller index written as a whole number in another form than digits ("1.0"), with its line.
+fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Lines> {
     let mut entries: Vec<([i32; 3], f64)> = Vec::with_capacity(text.len() / 24);
+    let mut loose: Option<(usize, String)> = None;
     for (n, line) in text.split('\n').enumerate() {
         if let Some(e) = quick_line(line) {
             entries.push(e);
@@ -191,6 +284,9 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Vec<([i32; 3],
                             format!("'{}' is not a number", crate::cfmt::clip(cols[k])),
                         )
                     })?;
+                    if loose.is_none() && v == v.round() {
+                        loose = Some((lineno, cols[k].to_string()));
+                    }
                     if v != v.round() || v.abs() > 1e6 {
                         return Err(Error::input(
                             path,
@@ -227,7 +323,13 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Vec<([i32; 3],
         }
         entries.push((idx, f));
     }
-    Ok(entries)
+    Ok(Lines { entries, loose })
+}
+
+/// What [`hkl_lines`] reads.
+struct Lines {
+    entries: Vec<([i32; 3], f64)>,
+    loose: Option<(usize, String)>,
 }
 
 /// The common line "h k l F" (three integers, then a plain decimal such as 92.274) parsed

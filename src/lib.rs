@@ -86,6 +86,9 @@ use std::io::Write;
 pub struct Simulation {
     exp: Experiment,
     plan: RenderPlan,
+    /// The plan's values passed [`RenderPlan::validate_values`] (false only with
+    /// `-allow_nonfinite`: the exact kernel renders it).
+    checked: bool,
 }
 
 /// Everything derived from a rendered image, ready to be written.
@@ -127,7 +130,13 @@ impl Simulation {
         // on the library's pool: reading a large HKL file is parallel
         let exp = pool::install(|| setup::resolve(&args, time_seed))??;
         let plan = exp.plan();
-        plan.validate()?;
+        plan.validate_sizes()?;
+        // values beyond the checked ranges (only with -allow_nonfinite, which asks for
+        // nanoBragg.c's NaN images) are rendered by the exact kernel
+        let checked = match plan.validate_values() {
+            Err(_) if exp.opts.allow_nonfinite => false,
+            r => r.map(|()| true)?,
+        };
         let o = &exp.opts;
         let extra = 2 * u128::from(o.write_noise)
             + u128::from(o.write_pgm)
@@ -138,14 +147,14 @@ impl Simulation {
                 plan.oversample
             )
         };
-        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision))
+        memory::check_plan(&plan, extra, checked && uses_simd(&plan, o.precision))
             .and_then(|()| memory::check_work(&plan))
             .map_err(|e| match e {
                 Error::Memory(m) if o.oversample <= 0 => Error::Memory(auto(m)),
                 Error::Invalid(m) if o.oversample <= 0 => Error::Invalid(auto(m)),
                 e => e,
             })?;
-        Ok(Simulation { exp, plan })
+        Ok(Simulation { exp, plan, checked })
     }
 
     pub fn experiment(&self) -> &Experiment {
@@ -169,7 +178,28 @@ impl Simulation {
     /// Render with the kernel selected by `-precision`. Fails only when `obs` cancels or the
     /// worker threads cannot be started.
     pub fn render(&self, obs: &mut dyn Observer) -> Result<Rendered> {
-        render_plan(&self.plan, self.exp.opts.precision, obs)
+        render_plan(&self.plan, self.precision(), obs)
+    }
+
+    /// Render at `precision` instead of `-precision` (double all the same for values the
+    /// single-precision kernel is not made for, see [`Simulation::precision`]).
+    pub fn render_at(&self, precision: Precision, obs: &mut dyn Observer) -> Result<Rendered> {
+        let p = if self.checked {
+            precision
+        } else {
+            Precision::Double
+        };
+        render_plan(&self.plan, p, obs)
+    }
+
+    /// The precision this simulation renders with: `-precision`, but double for values the
+    /// single-precision kernel is not made for (see [`Simulation::from_args`]).
+    pub fn precision(&self) -> Precision {
+        if self.checked {
+            self.exp.opts.precision
+        } else {
+            Precision::Double
+        }
     }
 
     /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
@@ -451,12 +481,16 @@ pub fn printout(
     let prep = kernel::Prepared::new(plan);
     let mut st = prep.initial_state();
     let [pf, ps] = pixel;
+    // carried from pixel to pixel, as the reference's loop variables are
+    let mut tr = kernel::exact::PixelTrace {
+        cell: [plan.a0, plan.b0, plan.c0],
+        ..Default::default()
+    };
     for s in 0..plan.spixels {
         for f in 0..plan.fpixels {
             if !plan.is_rendered(f, s) {
                 continue;
             }
-            let mut tr = kernel::exact::PixelTrace::default();
             let (_, trigger) = kernel::exact::pixel(&prep, f, s, &mut st, Some(&mut tr), None);
             if let Some(t) = &trigger {
                 on_trigger(t);

@@ -278,12 +278,17 @@ impl RenderPlan {
         pos
     }
 
-    /// Check the plan describes a renderable experiment: sizes consistent, counts positive,
-    /// every value finite and within the ranges the command line accepts (the C kernel entry
-    /// relies on this; the names are those of `nb_kernel_params`).
+    /// Check the plan describes a renderable experiment: [`RenderPlan::validate_sizes`] and
+    /// [`RenderPlan::validate_values`] (the C kernel entry relies on this; the names are those
+    /// of `nb_kernel_params`).
     pub fn validate(&self) -> crate::error::Result<()> {
+        self.validate_sizes()?;
+        self.validate_values()
+    }
+
+    /// Sizes consistent and counts positive: what the kernels need to run safely.
+    pub fn validate_sizes(&self) -> crate::error::Result<()> {
         use crate::error::Error;
-        use crate::setup::{LAMBDA_RANGE, MAX_ANGLE, MAX_CELLS, MAX_F, MAX_LENGTH};
         let bad = |m: String| Err(Error::invalid(m));
         if self.fpixels == 0 || self.spixels == 0 {
             return bad("the detector has no pixels".into());
@@ -327,13 +332,25 @@ impl RenderPlan {
                     "the structure-factor grid size does not match its index ranges".into(),
                 );
             }
-            if let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F)) {
-                return bad(format!(
-                    "a structure factor is {} (|F| must be finite and at most {})",
-                    crate::cfmt::fmt_g(*v),
-                    crate::cfmt::fmt_g(MAX_F)
-                ));
-            }
+        }
+        Ok(())
+    }
+
+    /// Every value finite and within the ranges the command line accepts, so that the image
+    /// is finite where the arithmetic is (a run with `-allow_nonfinite` may skip this; it is
+    /// then rendered by the exact kernel).
+    pub fn validate_values(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        use crate::setup::{LAMBDA_RANGE, MAX_ANGLE, MAX_CELLS, MAX_F, MAX_LENGTH};
+        let bad = |m: String| Err(Error::invalid(m));
+        if let Some(g) = &self.hkl
+            && let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F))
+        {
+            return bad(format!(
+                "a structure factor is {} (|F| must be finite and at most {})",
+                crate::cfmt::fmt_g(*v),
+                crate::cfmt::fmt_g(MAX_F)
+            ));
         }
         let length = |name: &str, v: f64| -> crate::error::Result<()> {
             if v.is_finite() && v.abs() <= MAX_LENGTH {

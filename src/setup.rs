@@ -551,7 +551,20 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
     let f_source = if let Some(h) = &o.hklfile {
         let text = io::read_text(h)?;
         out.push(format!("counting entries in {h}"));
-        let g = hkl::read_hkl_text(h, &text, o.default_f)?;
+        let mode = if fix {
+            hkl::HklRead::Exact
+        } else {
+            hkl::HklRead::Reference
+        };
+        let read = hkl::read_hkl(h, &text, o.default_f, mode)?;
+        if let Some((line, token)) = &read.stopped {
+            warn.push(format!(
+                "{h}, line {line}: the Miller index '{}' stops nanoBragg.c's second reading pass, so this reflection and every later one keep their initial value ({}), also in the dump file, as nanoBragg.c does; -fix_quirks reads them",
+                crate::cfmt::clip(token),
+                fmt_g(o.default_f)
+            ));
+        }
+        let g = read.grid;
         if o.default_f != 0.0 {
             out.push(format!(
                 "initializing to default_F = {}:",
@@ -627,17 +640,20 @@ pub fn resolve(args: &[String], time_seed: i64) -> Result<Experiment> {
         }
         let text = io::read_text(sf)?;
         let f = sources::read_source_file(sf, &text, &det.beam, o.lambda0, !fix)?;
-        if f.unterminated_last_line {
+        if let Some(line) = f.zero_filled {
+            let what = format!(
+                "line {line} has no newline or ends in CR LF, so nanoBragg.c reads its missing columns (all of them, for a blank line) as 0, and a zero wavelength makes every pixel NaN"
+            );
             if !o.allow_nonfinite {
                 return Err(Error::input(
                     sf,
                     None,
-                    "the last line has no newline (or ends in CR LF), so nanoBragg.c reads its missing columns as 0, and a zero wavelength makes every pixel NaN; end the line, or give -fix_quirks to use the defaults (-allow_nonfinite renders it as nanoBragg.c does)",
+                    format!(
+                        "{what}; fix the line ending, or give -fix_quirks to use the defaults and skip blank lines (-allow_nonfinite renders it as nanoBragg.c does)"
+                    ),
                 ));
             }
-            warn.push(format!(
-                "{sf}: the last line has no newline (or ends in CR LF), so its missing columns are read as 0, as nanoBragg.c does (a zero wavelength gives NaN pixels); -fix_quirks uses the defaults"
-            ));
+            warn.push(format!("{sf}: {what}, as nanoBragg.c does; -fix_quirks uses the defaults (and skips blank lines)"));
         }
         (f.sources, -1)
     } else {

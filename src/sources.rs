@@ -21,9 +21,9 @@ pub struct Source {
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     pub sources: Vec<Source>,
-    /// The last line had no newline and fewer than five columns: the reference reads its
-    /// missing columns as 0 (see [`read_source_file`]).
-    pub unterminated_last_line: bool,
+    /// The first line whose missing columns the reference reads as 0 (see
+    /// [`read_source_file`]), when `reference_eol` reproduced that.
+    pub zero_filled: Option<usize>,
 }
 
 const DELIMS: &[char] = &[' ', '\t', ',', ';', ':', '!'];
@@ -32,9 +32,10 @@ const DELIMS: &[char] = &[' ', '\t', ',', ';', ':', '!'];
 /// space, tab, `,`, `;`, `:`, `!`. Blank lines and `#` comments are skipped. Missing columns
 /// take the defaults: position −10 m along the beam, weight 1, λ = λ0.
 ///
-/// The reference reads the missing columns of a last line that lacks its newline (or ends in
-/// "\r\n") as 0.0 instead; with `reference_eol` that is reproduced (a zero wavelength gives
-/// NaN pixels, as in the reference).
+/// The reference reads the missing columns of a line that ends in "\r\n", or of a last line
+/// that lacks its newline, as 0.0 instead, and a blank line of that kind as a source with
+/// every column 0; with `reference_eol` that is reproduced (a zero wavelength gives NaN
+/// pixels, as in the reference).
 pub fn read_source_file(
     path: &str,
     text: &str,
@@ -43,7 +44,7 @@ pub fn read_source_file(
     reference_eol: bool,
 ) -> Result<SourceFile> {
     let mut sources = Vec::new();
-    let mut unterminated = false;
+    let mut zero_filled = None;
     let mut rest = text;
     let mut lineno = 0;
     while !rest.is_empty() {
@@ -63,6 +64,18 @@ pub fn read_source_file(
         let crlf = line.ends_with('\r');
         let line = line.strip_suffix('\r').unwrap_or(line);
         let t = line.trim_matches(DELIMS);
+        // a blank line ending in CR LF, or a blank (not empty) last line without a newline,
+        // does not end cleanly in the reference's reader: a source of zeros
+        let blank_unclean = t.is_empty() && (crlf || (!has_nl && !line.is_empty()));
+        if reference_eol && blank_unclean {
+            zero_filled.get_or_insert(lineno);
+            sources.push(Source {
+                pos: [0.0; 3],
+                weight: 0.0,
+                lambda: 0.0,
+            });
+            continue;
+        }
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
@@ -106,7 +119,7 @@ pub fn read_source_file(
         }
         let zero_fill = reference_eol && (!has_nl || crlf) && fields.len() < 5;
         if zero_fill {
-            unterminated = true;
+            zero_filled.get_or_insert(lineno);
         }
         for (k, v) in vals.iter_mut().enumerate().skip(fields.len()) {
             *v = if zero_fill {
@@ -134,7 +147,7 @@ pub fn read_source_file(
     }
     Ok(SourceFile {
         sources,
-        unterminated_last_line: unterminated,
+        zero_filled,
     })
 }
 
@@ -309,18 +322,41 @@ mod tests {
         assert_eq!(f.sources[1].pos, [-10.0, 0.001, 0.0]);
         assert_eq!(f.sources[1].weight, 1.0);
         assert_eq!(f.sources[1].lambda, 2e-10);
-        assert!(!f.unterminated_last_line);
+        assert_eq!(f.zero_filled, None);
     }
 
     #[test]
     fn unterminated_last_line_reads_zeros_like_the_reference() {
         let beam = [1.0, 0.0, 0.0];
         let f = read_source_file("s.txt", "-10 0 0\n-10 0.001 0", &beam, 1e-10, true).unwrap();
-        assert!(f.unterminated_last_line);
+        assert_eq!(f.zero_filled, Some(2));
         assert_eq!(f.sources[0].lambda, 1e-10);
         assert_eq!(f.sources[1].lambda, 0.0);
         let f = read_source_file("s.txt", "-10 0 0\n-10 0.001 0", &beam, 1e-10, false).unwrap();
         assert_eq!(f.sources[1].lambda, 1e-10);
+    }
+
+    #[test]
+    fn unclean_blank_lines_are_zero_sources_like_the_reference() {
+        let beam = [1.0, 0.0, 0.0];
+        for (text, line) in [
+            ("-10 0 0 1 1e-10\n\r\n-10 0.001 0 1 1e-10\n", 2),
+            ("-10 0 0 1 1e-10\n   ", 2),
+        ] {
+            let f = read_source_file("s.txt", text, &beam, 1e-10, true).unwrap();
+            assert_eq!(f.zero_filled, Some(line), "{text:?}");
+            assert!(
+                f.sources
+                    .iter()
+                    .any(|s| s.lambda == 0.0 && s.pos == [0.0; 3])
+            );
+            let f = read_source_file("s.txt", text, &beam, 1e-10, false).unwrap();
+            assert_eq!(f.zero_filled, None);
+            assert!(f.sources.iter().all(|s| s.lambda == 1e-10));
+        }
+        // a blank line with a plain newline, or an empty end, is skipped by both
+        let f = read_source_file("s.txt", "-10 0 0 1 1e-10\n  \n\n", &beam, 1e-10, true).unwrap();
+        assert_eq!((f.zero_filled, f.sources.len()), (None, 1));
     }
 
     #[test]

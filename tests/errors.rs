@@ -23,14 +23,14 @@ fn fails(args: &str, inputs: &[(&str, &[u8])], want: &[&str]) {
 #[test]
 fn unknown_options_are_errors_with_a_suggestion() {
     fails(
-        &format!("{GOOD} -dispstep 3"),
+        &format!("{GOOD} -dispstesp 3"),
         &[],
-        &["unknown option '-dispstep'", "-dispsteps"],
+        &["unknown option '-dispstesp'", "'-dispsteps'"],
     );
     fails(
-        &format!("{GOOD} -hdiv 0.3"),
+        &format!("{GOOD} -hdivv 0.3"),
         &[],
-        &["unknown option '-hdiv'", "-hdiv"],
+        &["unknown option '-hdivv'", "-hdiv"],
     );
     fails(&format!("{GOOD} -lamda 1"), &[], &["'-lamda'", "-lambda"]);
     fails(
@@ -74,9 +74,9 @@ fn non_numeric_values_are_errors() {
         &["-N", "'five'", "integer"],
     );
     fails(
-        &format!("{GOOD} -oversample 2.5"),
+        &format!("{GOOD} -oversample two"),
         &[],
-        &["-oversample", "integer"],
+        &["-oversample", "'two'", "integer"],
     );
     fails(
         &format!("{GOOD} -pivot middle"),

@@ -345,7 +345,9 @@ fn a_failed_run_replaces_nothing() {
             nb_status::NB_OK
         );
         let s = nb_sim_write_outputs(sim, None, std::ptr::null_mut());
-        let msg = std::ffi::CStr::from_ptr(nb_last_error()).to_string_lossy().into_owned();
+        let msg = std::ffi::CStr::from_ptr(nb_last_error())
+            .to_string_lossy()
+            .into_owned();
         assert_eq!(s, nb_status::NB_ERR_OUTPUT, "{msg}");
         assert!(msg.contains("n.img is a folder"), "{msg}");
         nb_sim_free(sim);

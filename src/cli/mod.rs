@@ -16,7 +16,7 @@ pub mod table;
 use crate::cfmt::{atof, atoi, parse_f64_strict, parse_i32_strict};
 use crate::error::Error;
 use crate::options::{Convention, Interpolation, Misset, Options, Pivot, Precision, RTD, Shape};
-use table::{Cond, Entry, Key, SPELLINGS, TABLE};
+use table::{Cond, Entry, IGNORED, Key, SPELLINGS, TABLE};
 
 /// What the caller should do after parsing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +66,8 @@ struct Values<'a> {
     opt: &'a str,
     vals: &'a [String],
     strict: bool,
+    /// Warnings about how values were read.
+    notes: std::cell::RefCell<Vec<String>>,
 }
 
 impl Values<'_> {
@@ -90,18 +92,35 @@ impl Values<'_> {
         }
         Ok(x)
     }
+    /// An integer read as the reference reads it (`atoi`: "5.0" and "5.7" are 5), as long as
+    /// the whole token is a number; a note says so where that truncates.
     fn i(&self, k: usize) -> Result<i32, Error> {
         let s = &self.vals[k];
         if !self.strict {
             return Ok(atoi(s));
         }
-        parse_i32_strict(s).ok_or_else(|| {
-            Error::usage(format!(
+        if let Some(n) = parse_i32_strict(s) {
+            return Ok(n);
+        }
+        let whole = parse_f64_strict(s).filter(|x| x.is_finite());
+        let (lead, used) = crate::cfmt::strtol(s.trim());
+        match (whole, i32::try_from(lead)) {
+            (Some(x), Ok(n)) if used > 0 => {
+                if x != n as f64 {
+                    self.notes.borrow_mut().push(format!(
+                        "{} {} is read as {n}, as nanoBragg.c reads an integer (the digits before the first other character)",
+                        self.opt,
+                        crate::cfmt::clip(s)
+                    ));
+                }
+                Ok(n)
+            }
+            _ => Err(Error::usage(format!(
                 "{}: expected an integer, got '{}'",
                 self.opt,
                 crate::cfmt::clip(s)
-            ))
-        })
+            ))),
+        }
     }
     /// A unit-cell count: an integer that must not be negative when read strictly (0 is
     /// accepted with its reference meaning).
@@ -169,6 +188,19 @@ pub fn parse_into(
             if claimed[i] {
                 continue; // a value that happens to start with '-', e.g. "-misset -10 5 5"
             }
+            if let Some((_, meant)) = IGNORED.iter().find(|(word, _)| *word == arg) {
+                // in nanoBragg.c's own examples, and ignored by it, with its value
+                let value = args.get(i + 1).filter(|v| parse_f64_strict(v).is_some());
+                if value.is_some() {
+                    claimed[i + 1] = true;
+                }
+                warnings.push(format!(
+                    "{arg}{} has no effect: nanoBragg.c does not know {arg} and ignores it{}; you probably meant {meant}",
+                    value.map(|v| format!(" {}", crate::cfmt::clip(v))).unwrap_or_default(),
+                    if value.is_some() { " and its value" } else { "" }
+                ));
+                continue;
+            }
             return Err(unknown_option(arg));
         }
         let best_len = matching
@@ -211,8 +243,10 @@ pub fn parse_into(
                 opt: arg,
                 vals,
                 strict: primary && !claimed[i],
+                notes: Default::default(),
             };
             let used = apply(e.key, arg, &v, o, fix, warnings, primary, &mut action)?;
+            warnings.append(&mut v.notes.borrow_mut());
             for c in claimed.iter_mut().skip(i + 1).take(used) {
                 *c = true;
             }
@@ -254,28 +288,52 @@ fn missing_value(arg: &str, e: &Entry) -> Error {
 
 fn unknown_option(arg: &str) -> Error {
     let mut msg = format!("unknown option '{}'", crate::cfmt::clip(arg));
-    if let Some(s) = suggest(arg) {
-        msg.push_str(&format!(" (did you mean '{s}'?)"));
+    match suggestions(arg).as_slice() {
+        [] => {}
+        [one] => msg.push_str(&format!(" (did you mean '{one}'?)")),
+        many => msg.push_str(&format!(
+            " (did you mean one of {}?)",
+            many.iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
     Error::usage(msg)
 }
 
-/// The nearest valid spelling: one that starts with the argument, else the smallest edit
-/// distance (only if reasonably close).
+/// The nearest valid spelling (the first of [`suggestions`]).
 pub fn suggest(arg: &str) -> Option<&'static str> {
+    suggestions(arg).first().copied()
+}
+
+/// Valid spellings the argument may have meant: every one that starts with it (shortest
+/// first, at most four: a prefix alone does not say which was meant), else the one at the
+/// smallest edit distance, if reasonably close.
+pub fn suggestions(arg: &str) -> Vec<&'static str> {
     let lower = arg.to_ascii_lowercase();
-    if let Some(s) = SPELLINGS
+    let mut prefixed: Vec<&'static str> = SPELLINGS
         .iter()
+        .copied()
         .filter(|s| s.to_ascii_lowercase().starts_with(&lower))
-        .min_by_key(|s| s.len())
-    {
-        return Some(s);
+        .collect();
+    if !prefixed.is_empty() {
+        prefixed.sort_by_key(|s| (s.len(), *s));
+        prefixed.truncate(4);
+        return prefixed;
     }
-    let (best, d) = SPELLINGS
+    let Some((best, d)) = SPELLINGS
         .iter()
         .map(|s| (*s, edit_distance(&lower, &s.to_ascii_lowercase())))
-        .min_by_key(|(_, d)| *d)?;
-    (d <= 3.max(arg.len() / 3)).then_some(best)
+        .min_by_key(|(_, d)| *d)
+    else {
+        return Vec::new();
+    };
+    if d <= 3.max(arg.len() / 3) {
+        vec![best]
+    } else {
+        Vec::new()
+    }
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -1124,14 +1182,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = parse("-dispstep 3").unwrap_err().to_string();
-        assert!(e.contains("-dispstep") && e.contains("-dispsteps"), "{e}");
+        let e = parse("-dispstesp 3").unwrap_err().to_string();
+        assert!(
+            e.contains("'-dispstesp'") && e.contains("'-dispsteps'"),
+            "{e}"
+        );
         let e = parse("-distance").unwrap_err().to_string();
         assert!(e.contains("missing value"), "{e}");
         let e = parse("-distance 10mm").unwrap_err().to_string();
         assert!(e.contains("expected a number") && e.contains("10mm"), "{e}");
-        let e = parse("-N 5.5").unwrap_err().to_string();
-        assert!(e.contains("integer"), "{e}");
+        let e = parse("-N five").unwrap_err().to_string();
+        assert!(e.contains("integer") && e.contains("'five'"), "{e}");
         let e = parse("-cell 100 100 100 90 90 90 90")
             .unwrap_err()
             .to_string();
@@ -1178,10 +1239,60 @@ mod tests {
     }
 
     #[test]
-    fn suggestions() {
+    fn suggestions_do_not_mislead() {
         assert_eq!(suggest("-dispstep"), Some("-dispsteps"));
-        assert!(suggest("-hdiv").unwrap().starts_with("-hdiv"));
+        // a prefix of several options: all of them, not the shortest alone
+        assert_eq!(
+            super::suggestions("-hdi"),
+            vec!["-hdivstep", "-hdivrange", "-hdivsteps"]
+        );
         assert_eq!(suggest("-lamda"), Some("-lambda"));
+        let e = parse("-hdi 3").unwrap_err().to_string();
+        assert!(
+            e.contains("one of '-hdivstep', '-hdivrange', '-hdivsteps'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn documented_spellings_nanobragg_ignores_are_accepted_with_a_warning() {
+        for (line, meant) in [
+            ("-hdiv 0 -vdiv 0", "-hdivrange"),
+            (
+                "-dispersion 0.1 -dispstep 3 -hdiv 0.28 -hdivstep 0.02",
+                "-dispsteps",
+            ),
+            ("-detsize_x 100 -detsize_y 50", "-detsize_f"),
+        ] {
+            let (o, w) = parse(line).unwrap();
+            assert!(
+                w.iter()
+                    .any(|w| w.contains("has no effect") && w.contains(meant)),
+                "{w:?}"
+            );
+            // nothing was set by them
+            assert_eq!(o.hdivrange, -1.0, "{line}");
+            assert_eq!(o.detsize, [102.4e-3, 102.4e-3], "{line}");
+        }
+        let (_, w) = parse("-detsize_y 50").unwrap();
+        assert!(
+            w[0].contains("-detsize_s (the detector size along the slow axis"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn integers_are_read_as_nanobragg_reads_them() {
+        let (o, w) = parse("-N 5.0").unwrap();
+        assert_eq!(o.n_cells, [5.0; 3]);
+        assert!(w.is_empty(), "{w:?}");
+        let (o, w) = parse("-N 5.7 -phisteps 1e3").unwrap();
+        assert_eq!(o.n_cells, [5.0; 3]);
+        assert_eq!(o.phisteps, 1);
+        assert!(w[0].contains("-N 5.7 is read as 5"), "{w:?}");
+        assert!(w[1].contains("-phisteps 1e3 is read as 1"), "{w:?}");
+        assert!(parse("-N 5x").is_err());
+        assert!(parse("-N .5").is_err());
     }
 
     #[test]

@@ -978,6 +978,29 @@ pub static TABLE: &[Entry] = &[
     ),
 ];
 
+/// Spellings in nanoBragg.c's own documentation and examples that it does not recognise: it
+/// ignores them, and their value, and renders. They are accepted with a warning naming what
+/// was probably meant.
+pub static IGNORED: &[(&str, &str)] = &[
+    (
+        "-hdiv",
+        "-hdivrange (the horizontal divergence range, mrad)",
+    ),
+    ("-vdiv", "-vdivrange (the vertical divergence range, mrad)"),
+    (
+        "-dispstep",
+        "-dispsteps (the number of wavelengths across the dispersion)",
+    ),
+    (
+        "-detsize_x",
+        "-detsize_f (the detector size along the fast axis, mm)",
+    ),
+    (
+        "-detsize_y",
+        "-detsize_s (the detector size along the slow axis, mm)",
+    ),
+];
+
 /// The spellings users are expected to type (for suggestions and the help text).
 pub static SPELLINGS: &[&str] = &[
     "-Na",

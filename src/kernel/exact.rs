@@ -117,7 +117,11 @@ pub fn nearest_f(plan: &RenderPlan, h0: i32, k0: i32, l0: i32) -> f64 {
     }
 }
 
-/// Values of the last evaluation of a pixel, for `-printout`.
+/// Values of the last evaluation of a pixel, for `-printout`. Like the reference's loop
+/// variables they keep their values from one pixel to the next: a pixel whose terms are all
+/// cut (`-dmin`) shows its own stol and what the pixels before it left (the cell vectors
+/// start as the unrotated cell; h0, k0, l0 and F_cell, which the reference leaves
+/// uninitialised, as 0).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PixelTrace {
     pub stol: f64,
@@ -185,7 +189,8 @@ pub fn pixel(
     let mut polar = if plan.nopolar { 1.0 } else { 0.0 };
     let mut omega = 0.0;
     let mut capture = 0.0;
-    let mut last = PixelTrace::default();
+    // the reference's loop variables carry over from the pixel before (see PixelTrace)
+    let mut last = trace.as_deref().copied().unwrap_or_default();
     for t in 0..plan.thicksteps {
         capture = if plan.thick == 0.0 { 1.0 } else { 0.0 };
         for subs in 0..os {
@@ -218,6 +223,9 @@ pub fn pixel(
                         (d[2] - incident[2]) / lambda,
                     ];
                     let stol = 0.5 * magnitude(&q);
+                    if trace.is_some() {
+                        last.stol = stol;
+                    }
                     if plan.dmin > 0.0 && stol > 0.0 && plan.dmin > 0.5 / stol {
                         continue;
                     }
