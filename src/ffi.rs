@@ -959,7 +959,9 @@ pub unsafe fn plan_from_params(p: &nb_kernel_params) -> Result<RenderPlan, nb_st
             ));
         }
         // SAFETY: non-null with mask_len elements per the contract.
-        Some(unsafe { slice(p.mask, npix, "mask") }?.to_vec())
+        Some(std::sync::Arc::new(
+            unsafe { slice(p.mask, npix, "mask") }?.to_vec(),
+        ))
     };
     // SAFETY: each array has `sources` elements per the contract.
     let (sx, sy, sz, sl) = unsafe {
@@ -1046,7 +1048,7 @@ pub unsafe fn plan_from_params(p: &nb_kernel_params) -> Result<RenderPlan, nb_st
             min,
             max,
             range: [range[0] as i32, range[1] as i32, range[2] as i32],
-            data,
+            data: std::sync::Arc::new(data),
             hkls: p.hkls as usize,
         })
     } else {

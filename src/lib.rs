@@ -43,7 +43,9 @@ pub mod options;
 pub mod output;
 pub mod plan;
 pub mod pool;
+pub mod prepared;
 pub mod rng;
+pub mod series;
 pub mod setup;
 pub mod sources;
 pub mod stats;
@@ -70,6 +72,8 @@ pub struct ReadmeDoctests;
 pub use error::{Error, Result};
 pub use options::Precision;
 pub use plan::RenderPlan;
+pub use prepared::{Orientation, Prepared, Variation};
+pub use series::Series;
 pub use setup::Experiment;
 
 /// The single-precision kernel of this build (vector width and instruction set), e.g.
@@ -86,6 +90,8 @@ use std::io::Write;
 pub struct Simulation {
     exp: Experiment,
     plan: RenderPlan,
+    /// Write Fdump.bin with the outputs (when `-hkl` was read).
+    write_dump: bool,
 }
 
 /// Everything derived from a rendered image, ready to be written.
@@ -123,23 +129,23 @@ impl Simulation {
         args: &[S],
         time_seed: i64,
     ) -> Result<Simulation> {
-        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-        // on the library's pool: reading a large HKL file is parallel
-        let exp = pool::install(|| setup::resolve(&args, time_seed))??;
-        let plan = exp.plan();
-        plan.validate()?;
-        let o = &exp.opts;
-        let extra = 2 * u128::from(o.write_noise)
-            + u128::from(o.write_pgm)
-            + u128::from(o.pngfile.is_some());
-        memory::check_plan(&plan, extra, uses_simd(&plan, o.precision)).map_err(|e| match e {
-            Error::Memory(m) if o.oversample <= 0 => Error::Memory(format!(
-                "{m}; -oversample {} was chosen automatically from the crystal size (-N, -xtalsize): give -oversample to set it",
-                plan.oversample
-            )),
-            e => e,
-        })?;
-        Ok(Simulation { exp, plan })
+        Prepared::from_args_with_time_seed(args, time_seed)?.base()
+    }
+
+    /// A simulation of an experiment and its plan (checked by the caller: see
+    /// [`Prepared::simulation`]).
+    pub fn from_parts(exp: Experiment, plan: RenderPlan) -> Simulation {
+        Simulation {
+            exp,
+            plan,
+            write_dump: true,
+        }
+    }
+
+    /// Whether [`Simulation::finish`] also writes Fdump.bin (when `-hkl` was read; on by
+    /// default). A series writes it with its first image only.
+    pub fn set_write_dump(&mut self, on: bool) {
+        self.write_dump = on;
     }
 
     pub fn experiment(&self) -> &Experiment {
@@ -321,7 +327,7 @@ impl Simulation {
                 .as_ref()
                 .map(|nw| sc.spawn(|| io::stage(&o.noisefile, nw)));
             let dump = match &self.exp.f_source {
-                setup::FSource::Text(g) => Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
+                setup::FSource::Text(g) if self.write_dump => Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
                     g.write_fdump(w)
                 })),
                 _ => None,
