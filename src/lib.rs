@@ -39,6 +39,8 @@ pub mod kernel;
 pub mod memory;
 pub mod metrics;
 pub mod mosaic;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod options;
 pub mod output;
 pub mod plan;
@@ -327,9 +329,11 @@ impl Simulation {
                 .as_ref()
                 .map(|nw| sc.spawn(|| io::stage(&o.noisefile, nw)));
             let dump = match &self.exp.f_source {
-                setup::FSource::Text(g) if self.write_dump => Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
-                    g.write_fdump(w)
-                })),
+                setup::FSource::Text(g) if self.write_dump => {
+                    Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
+                        g.write_fdump(w)
+                    }))
+                }
                 _ => None,
             };
             let pgm = pgm_bytes

@@ -10,7 +10,7 @@ use nanobragg::kernel::{InterpTrigger, Observer};
 use std::io::Write;
 use std::process::ExitCode;
 
-const EXIT_ERROR: u8 = 9;
+pub(crate) const EXIT_ERROR: u8 = 9;
 
 /// Prints the reference's progress lines and the interpolation warning as rows complete, and
 /// on a terminal a progress bar on stderr for renders that take more than a second.
@@ -191,10 +191,6 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
     if args.iter().any(|a| a == "-images" || a == "-shots") {
         return series_cli::run(args);
     }
-    #[cfg(feature = "mpi")]
-    if let Some(world) = nanobragg::mpi::World::from_launcher() {
-        return series_cli::run_split(args, world);
-    }
     run_single(args)
 }
 
@@ -248,7 +244,23 @@ fn run_single(args: &[String]) -> nanobragg::Result<()> {
         }
     };
     let sim = Simulation::from_args(args)?;
+    // one image split across the ranks of an MPI launch: ranks other than 0 only render
+    #[cfg(feature = "mpi")]
+    let world = nanobragg::mpi::World::from_launcher().filter(|w| w.size > 1);
+    #[cfg(feature = "mpi")]
+    if let Some(w) = world.as_ref().filter(|w| w.rank != 0) {
+        if let Err(e) = nanobragg::mpi::render_split(w, &sim, &mut nanobragg::kernel::Silent) {
+            to_stderr(&format!("nanoBragg: error: rank {}: {e}", w.rank));
+            w.abort(EXIT_ERROR as i32);
+        }
+        return Ok(());
+    }
     // a bad output path costs no render time
+    #[cfg(feature = "mpi")]
+    if let (Err(e), Some(w)) = (sim.check_outputs(), world.as_ref()) {
+        to_stderr(&format!("nanoBragg: error: {e}"));
+        w.abort(EXIT_ERROR as i32);
+    }
     sim.check_outputs()?;
     lap("setup");
     for w in sim.warnings() {
@@ -270,6 +282,18 @@ fn run_single(args: &[String]) -> nanobragg::Result<()> {
         done: 0,
         bar: Bar::new(opts.progress),
     };
+    #[cfg(feature = "mpi")]
+    let rendered = match world.as_ref() {
+        Some(w) => match nanobragg::mpi::render_split(w, &sim, &mut console) {
+            Ok(r) => Ok(r.expect("rank 0 has the image")),
+            Err(e) => {
+                to_stderr(&format!("nanoBragg: error: {e}"));
+                w.abort(EXIT_ERROR as i32);
+            }
+        },
+        None => sim.render(&mut console),
+    };
+    #[cfg(not(feature = "mpi"))]
     let rendered = sim.render(&mut console);
     console.bar.finish();
     let rendered = rendered?;

@@ -437,21 +437,19 @@ pub fn validate_grid(g: &HklGrid) -> crate::error::Result<()> {
     use crate::error::Error;
     use crate::setup::MAX_F;
     let bad = |m: String| Err(Error::invalid(m));
-        let n = g
-            .range
-            .iter()
-            .try_fold(1usize, |a, r| a.checked_mul(usize::try_from(*r).ok()? + 1));
-        if n != Some(g.data.len()) || g.range.iter().any(|r| *r < 1) {
-            return bad(
-                "the structure-factor grid size does not match its index ranges".into(),
-            );
-        }
-        if let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F)) {
-            return bad(format!(
-                "a structure factor is {} (|F| must be finite and at most {})",
-                crate::cfmt::fmt_g(*v),
-                crate::cfmt::fmt_g(MAX_F)
-            ));
-        }
+    let n = g
+        .range
+        .iter()
+        .try_fold(1usize, |a, r| a.checked_mul(usize::try_from(*r).ok()? + 1));
+    if n != Some(g.data.len()) || g.range.iter().any(|r| *r < 1) {
+        return bad("the structure-factor grid size does not match its index ranges".into());
+    }
+    if let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F)) {
+        return bad(format!(
+            "a structure factor is {} (|F| must be finite and at most {})",
+            crate::cfmt::fmt_g(*v),
+            crate::cfmt::fmt_g(MAX_F)
+        ));
+    }
     Ok(())
 }

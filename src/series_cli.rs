@@ -148,6 +148,10 @@ pub fn summary_line(s: &Summary, shard: &Shard) -> String {
 /// Render this process's share of the series of `args`.
 pub fn run(args: &[String]) -> nanobragg::Result<()> {
     let series = Series::from_args(args)?;
+    #[cfg(feature = "mpi")]
+    if let Some(world) = nanobragg::mpi::World::from_launcher() {
+        return run_mpi(&series, &world);
+    }
     let o = series.prepared().options();
     let shard = shard::resolve(o.rank, o.ranks, &|k| std::env::var(k).ok())?;
     let summary = render(&series, &shard)?;
@@ -177,4 +181,45 @@ pub fn render(series: &Series, shard: &Shard) -> nanobragg::Result<Summary> {
     }
     let _ = out.flush();
     r
+}
+
+/// A series under MPI: the world's ranks share it; rank 0 gathers the manifest and prints the
+/// totals. An error while rendering stops every rank.
+#[cfg(feature = "mpi")]
+fn run_mpi(series: &Series, world: &nanobragg::mpi::World) -> nanobragg::Result<()> {
+    let o = series.prepared().options();
+    if o.rank.is_some() || o.ranks.is_some() {
+        return Err(nanobragg::Error::usage(
+            "-rank and -ranks are MPI's under an MPI launch: leave them out",
+        ));
+    }
+    let shard = world.shard();
+    let fail = |e: nanobragg::Error| -> ! {
+        to_stderr(&format!("nanoBragg: error: rank {}: {e}", shard.rank));
+        world.abort(crate::EXIT_ERROR as i32)
+    };
+    let summary = render(series, &shard).unwrap_or_else(|e| fail(e));
+    println!("{}", summary_line(&summary, &shard));
+    let totals = nanobragg::mpi::gather_series(world, series, &summary).unwrap_or_else(|e| fail(e));
+    if let Some(t) = totals {
+        println!(
+            "series (MPI, {} ranks): {} images rendered, {} skipped (complete), {:.2} s, {:.1} images/s; {} lists {} of {} images",
+            world.size,
+            t.rendered,
+            t.skipped,
+            t.seconds,
+            t.rendered as f64 / t.seconds.max(1e-9),
+            series.manifest(),
+            t.merged.present,
+            t.merged.images
+        );
+        if !t.merged.missing.is_empty() {
+            println!(
+                "missing {} images: {}",
+                t.merged.missing.len(),
+                nanobragg::series::manifest::ranges(&t.merged.missing)
+            );
+        }
+    }
+    Ok(())
 }

@@ -201,7 +201,9 @@ pub fn parse_per_image(
         )));
     }
     if r.action != Action::Run {
-        return Err(Error::usage("-help and -version are not options of an image"));
+        return Err(Error::usage(
+            "-help and -version are not options of an image",
+        ));
     }
     *o = scratch;
     Ok(r.keys.into_iter().map(|(_, k)| k).collect())
@@ -221,6 +223,7 @@ pub fn parse_report(
     let mut action = Action::Run;
     let mut lookahead_short = false;
     let mut keys = Vec::new();
+    let mut misset_quirks: Vec<usize> = Vec::new();
     for i in 0..argc {
         let arg = args[i].as_str();
         if !arg.starts_with('-') {
@@ -257,7 +260,7 @@ pub fn parse_report(
                 continue; // -fix_quirks: no accidental -misset / -twotheta from longer options
             }
             let avail = argc - i - 1;
-            if primary && !claimed[i] && keys.last() != Some(&(i, e.key)) {
+            if primary && keys.last() != Some(&(i, e.key)) {
                 keys.push((i, e.key));
             }
             if avail < e.need {
@@ -289,7 +292,21 @@ pub fn parse_report(
                 vals,
                 strict: primary && !claimed[i],
             };
+            let before = warnings.len();
             let used = apply(e.key, arg, &v, o, fix, warnings, primary, &mut action)?;
+            match e.key {
+                // the accidental misset angles: warned about only while no later -misset
+                // replaces them (otherwise nothing the user asked for changed)
+                Key::Misset if !primary && warnings.len() > before => {
+                    misset_quirks.push(warnings.len() - 1);
+                }
+                Key::Misset | Key::MissetRandom if primary => {
+                    for w in misset_quirks.drain(..).rev() {
+                        warnings.remove(w);
+                    }
+                }
+                _ => {}
+            }
             for c in claimed.iter_mut().skip(i + 1).take(used) {
                 *c = true;
             }
@@ -1054,7 +1071,6 @@ fn apply_program(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize
     }))
 }
 
-
 /// Series and cluster options.
 fn apply_series(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
     let v = cx.v;
@@ -1353,6 +1369,17 @@ mod tests {
         let (o, w) = parse("-misset random -misset_seed 777 -lambda 1.0 -N 5 -fix_quirks").unwrap();
         assert_eq!(o.misset, Misset::Random);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn a_misset_collision_undone_by_a_later_misset_is_not_warned() {
+        let (o, w) = parse("-misset_seed 5 -misset random -N 5").unwrap();
+        assert_eq!(o.misset, Misset::Random);
+        assert_eq!(o.misset_seed, -5);
+        assert!(w.is_empty(), "{w:?}");
+        let (o, w) = parse("-misset_seed 5 -N 4 -lambda 1 -misset 1 2 3").unwrap();
+        assert_eq!(o.misset, Misset::Angles([1.0 / RTD, 2.0 / RTD, 3.0 / RTD]));
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

@@ -148,7 +148,11 @@ struct Ledger<'o> {
     state: SerialState,
     first_trigger: Option<InterpTrigger>,
     omega_sum: f64,
+    /// Every solid angle added, in order (kept for a block of rows: see [`render_block`]).
+    omega_terms: Option<Vec<f64>>,
     rank: usize,
+    /// First row of the rows rendered; `row_stats[s - first]` is row s's.
+    first: usize,
     row_stats: Vec<crate::stats::RowStats>,
 }
 
@@ -157,6 +161,9 @@ impl Ledger<'_> {
     fn accept(&mut self, s: usize, d: RowDone) -> bool {
         for w in &d.omega {
             self.omega_sum += w;
+        }
+        if let Some(t) = &mut self.omega_terms {
+            t.extend_from_slice(&d.omega);
         }
         if let (None, Some(t)) = (&self.first_trigger, &d.trigger) {
             let before = (0..t.fpixel)
@@ -167,7 +174,7 @@ impl Ledger<'_> {
             self.first_trigger = Some(*t);
         }
         self.rank += self.plan.rendered_in_row(s);
-        self.row_stats[s] = d.stats;
+        self.row_stats[s - self.first] = d.stats;
         let changed = d.exit != self.state;
         self.state = d.exit;
         changed
@@ -189,18 +196,96 @@ pub fn render(
     kernel: &dyn RowKernel,
     obs: &mut dyn Observer,
 ) -> crate::Result<Rendered> {
+    let prep = Prepared::new(plan);
+    let entry = prep.initial_state();
+    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, false)?;
+    let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
+    Ok(Rendered {
+        image: d.image,
+        interp_trigger: d.first_trigger,
+        omega_sum: d.omega_sum,
+        exact: kernel.exact(),
+        stats,
+    })
+}
+
+/// Rows of an image rendered from a given serial state (a process's share of one image split
+/// over several: see `crate::mpi`).
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// The rows, and the state their first row was rendered from.
+    pub rows: std::ops::Range<usize>,
+    pub entry: SerialState,
+    /// The state the last row left.
+    pub exit: SerialState,
+    /// The rows' pixels (rows.len()·fpixels values).
+    pub image: Vec<f32>,
+    /// The first out-of-range interpolation among the rows, in serial order.
+    pub trigger: Option<InterpTrigger>,
+    /// Every solid angle the rows add to the reference's running sum, in order.
+    pub omega_terms: Vec<f64>,
+}
+
+/// Render `rows` of `plan` from serial state `entry`, exactly as those rows of a whole render
+/// whose earlier rows left `entry`. `obs` may cancel; its progress counts the block's pixels.
+pub fn render_block(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    rows: std::ops::Range<usize>,
+    entry: SerialState,
+    obs: &mut dyn Observer,
+) -> crate::Result<Block> {
+    let prep = Prepared::new(plan);
+    let d = drive(&prep, kernel, rows.clone(), entry, obs, true)?;
+    Ok(Block {
+        rows,
+        entry,
+        exit: d.exit,
+        image: d.image,
+        trigger: d.first_trigger,
+        omega_terms: d.omega_terms.unwrap_or_default(),
+    })
+}
+
+/// The state a whole render starts from.
+pub fn initial_state(plan: &RenderPlan) -> SerialState {
+    Prepared::new(plan).initial_state()
+}
+
+/// What the driver produced for a range of rows.
+struct Driven {
+    image: Vec<f32>,
+    exit: SerialState,
+    first_trigger: Option<InterpTrigger>,
+    omega_sum: f64,
+    omega_terms: Option<Vec<f64>>,
+    row_stats: Vec<crate::stats::RowStats>,
+}
+
+/// Render `range` from `entry` (see [`render`]); `keep` keeps every solid-angle term.
+fn drive(
+    prep: &Prepared,
+    kernel: &dyn RowKernel,
+    range: std::ops::Range<usize>,
+    entry: SerialState,
+    obs: &mut dyn Observer,
+    keep: bool,
+) -> crate::Result<Driven> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let plan = prep.plan;
     let pool = crate::pool::get(None)?;
-    let prep = Prepared::new(plan);
     let f = plan.fpixels;
-    let rows = plan.spixels;
+    let first = range.start;
+    let rows = range.len();
     let mut image = vec![0f32; f * rows];
     let with_stats = !kernel.exact();
-    let render_row = |s: usize, entry: SerialState, out: &mut [f32]| {
+    // `j` is the row's index in the range
+    let render_row = |j: usize, entry: SerialState, out: &mut [f32]| {
+        let s = first + j;
         let mut exit = entry;
         let mut omega = Vec::new();
-        let trigger = kernel.render_row(&prep, s, &mut exit, out, &mut omega);
+        let trigger = kernel.render_row(prep, s, &mut exit, out, &mut omega);
         let stats = if with_stats {
             crate::stats::row_stats(plan, s, out)
         } else {
@@ -216,10 +301,12 @@ pub fn render(
     let mut ledger = Ledger {
         plan,
         obs,
-        state: prep.initial_state(),
+        state: entry,
         first_trigger: None,
         omega_sum: 0.0,
+        omega_terms: keep.then(Vec::new),
         rank: 0,
+        first,
         row_stats: vec![Default::default(); rows],
     };
     let threads = pool.current_num_threads().max(1);
@@ -229,7 +316,7 @@ pub fn render(
         // every polarization evaluation)
         for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
             let d = render_row(s, ledger.state, out);
-            ledger.accept(s, d);
+            ledger.accept(first + s, d);
             ledger.obs.progress(ledger.rank);
             if ledger.obs.stop_requested() {
                 cancelled = true;
@@ -251,7 +338,7 @@ pub fn render(
             ledger.state,
             &mut slots[0].lock().unwrap_or_else(|e| e.into_inner()),
         );
-        ledger.accept(0, d);
+        ledger.accept(first, d);
         let mut start = 1;
         while start < rows && !cancelled {
             let entry = ledger.state;
@@ -297,7 +384,7 @@ pub fn render(
                             .unwrap_or_else(|e| e.into_inner())
                             .take()
                             .expect("a finished row has a result");
-                        changed = ledger.accept(accepted, d);
+                        changed = ledger.accept(first + accepted, d);
                         accepted += 1;
                         if changed {
                             break;
@@ -334,12 +421,12 @@ pub fn render(
     if cancelled {
         return Err(crate::Error::Cancelled);
     }
-    let stats = with_stats.then(|| crate::stats::combine(plan, &ledger.row_stats));
-    Ok(Rendered {
+    Ok(Driven {
         image,
-        interp_trigger: ledger.first_trigger,
+        exit: ledger.state,
+        first_trigger: ledger.first_trigger,
         omega_sum: ledger.omega_sum,
-        exact: kernel.exact(),
-        stats,
+        omega_terms: ledger.omega_terms,
+        row_stats: ledger.row_stats,
     })
 }

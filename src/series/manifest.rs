@@ -64,9 +64,9 @@ pub struct Entry {
 impl Entry {
     /// Whether every output file is in place with the size listed.
     pub fn files_complete(&self) -> bool {
-        self.outputs.iter().all(|o| {
-            std::fs::metadata(&o.file).is_ok_and(|m| m.is_file() && m.len() == o.bytes)
-        })
+        self.outputs
+            .iter()
+            .all(|o| std::fs::metadata(&o.file).is_ok_and(|m| m.is_file() && m.len() == o.bytes))
     }
 }
 
@@ -88,7 +88,10 @@ pub fn part_path(path: &str, rank: u64, ranks: u64) -> String {
         return path.to_string();
     }
     let p = std::path::Path::new(path);
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (stem, ext) = match name.rfind('.') {
         Some(i) if i > 0 => (&name[..i], &name[i..]),
         _ => (name.as_str(), ""),
@@ -126,9 +129,8 @@ pub fn read(path: &str) -> Result<Read> {
         if line.trim().is_empty() {
             continue;
         }
-        let e: Entry = serde_json::from_str(line).map_err(|e| {
-            Error::input(path, Some(n + 1), format!("not a manifest entry: {e}"))
-        })?;
+        let e: Entry = serde_json::from_str(line)
+            .map_err(|e| Error::input(path, Some(n + 1), format!("not a manifest entry: {e}")))?;
         entries.push(e);
     }
     Ok(Read { entries, torn })
@@ -198,7 +200,10 @@ pub fn parts_of(path: &str) -> Result<Vec<String>> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (stem, ext) = match name.rfind('.') {
         Some(i) if i > 0 => (name[..i].to_string(), name[i..].to_string()),
         _ => (name.clone(), String::new()),
@@ -230,18 +235,28 @@ pub fn parts_of(path: &str) -> Result<Vec<String>> {
 /// Join manifest `path` and its rank parts into `path` (every image's latest line, in image
 /// order, written all or nothing) and report the images missing.
 pub fn merge(path: &str) -> Result<Merged> {
+    merge_with(path, Vec::new())
+}
+
+/// As [`merge`], with `extra` entries (sent by other ranks) after those of the files.
+pub fn merge_with(path: &str, extra: Vec<Entry>) -> Result<Merged> {
     let mut files = vec![path.to_string()];
     files.extend(parts_of(path)?);
     let mut latest: std::collections::BTreeMap<u64, Entry> = Default::default();
     let mut series: Option<(String, u64, String)> = None;
     let mut read_files = Vec::new();
+    let mut sets = Vec::new();
     for f in &files {
         let r = read(f)?;
-        if r.entries.is_empty() {
-            continue;
+        if !r.entries.is_empty() {
+            read_files.push(f.clone());
+            sets.push((f.clone(), r.entries));
         }
-        read_files.push(f.clone());
-        for e in r.entries {
+    }
+    sets.push(("(sent by the ranks)".to_string(), extra));
+    for (f, entries) in sets {
+        let f = &f;
+        for e in entries {
             match &series {
                 None => series = Some((e.series.clone(), e.images, f.clone())),
                 Some((id, _, first)) if *id != e.series => {
@@ -308,7 +323,10 @@ mod tests {
     #[test]
     fn part_names_and_ranges() {
         assert_eq!(part_path("out/series.jsonl", 0, 1), "out/series.jsonl");
-        assert_eq!(part_path("out/series.jsonl", 2, 16), "out/series.rank2of16.jsonl");
+        assert_eq!(
+            part_path("out/series.jsonl", 2, 16),
+            "out/series.rank2of16.jsonl"
+        );
         assert_eq!(part_path("m", 1, 2), "m.rank1of2");
         assert_eq!(ranges(&[1, 2, 3, 5, 7, 8]), "1-3, 5, 7-8");
         assert_eq!(fingerprint(&[]), "cbf29ce484222325");

@@ -123,7 +123,10 @@ impl Series {
             fluence: o.random_fluence.map(|r| (o.fluence, r)),
             cells: o.random_n,
         };
-        let manifest = o.manifest.clone().unwrap_or_else(|| default_manifest(&o.floatfile));
+        let manifest = o
+            .manifest
+            .clone()
+            .unwrap_or_else(|| default_manifest(&o.floatfile));
         let series = Series {
             id: manifest::fingerprint(&identity_args(&sh.args, &sh.options.value.keys)),
             prepared,
@@ -177,7 +180,10 @@ impl Series {
         if let (Some((mean, rel)), Some(base)) = (d.fluence, d.noise_base)
             && !sets(&[Key::Fluence])
         {
-            push("-fluence", format!("{:e}", seeds::fluence(base, i, mean, rel)));
+            push(
+                "-fluence",
+                format!("{:e}", seeds::fluence(base, i, mean, rel)),
+            );
         }
         if let (Some([lo, hi]), Some(base)) = (d.cells, d.noise_base)
             && !sets(&[Key::N, Key::Na, Key::Nb, Key::Nc])
@@ -220,7 +226,9 @@ impl Series {
             .image_options(&self.image_args(i))
             .map_err(|e| self.shot_error(i, e))?;
         name_outputs(&mut o, i)?;
-        let img = sh.image(o, warnings, None).map_err(|e| self.shot_error(i, e))?;
+        let img = sh
+            .image(o, warnings, None)
+            .map_err(|e| self.shot_error(i, e))?;
         self.prepared.simulation(img)
     }
 
@@ -250,8 +258,8 @@ impl Series {
         if self.images > 1 {
             for (key, opt, name) in outputs_of(o) {
                 let p = Pattern::parse(opt, name)?;
-                let every_shot_names_it = !self.shots.is_empty()
-                    && self.shots.iter().all(|s| s.keys.contains(&key));
+                let every_shot_names_it =
+                    !self.shots.is_empty() && self.shots.iter().all(|s| s.keys.contains(&key));
                 if !p.has_number() && !every_shot_names_it {
                     return Err(Error::usage(format!(
                         "{opt} {}: a series of {} images needs the image number in every output name, as %d or %0Nd (e.g. {opt} {}); -nonoise and -nopgm drop the noise and PGM images",
@@ -303,6 +311,12 @@ impl Series {
                 "-random_N varies -N, which -xtalsize/-sample_size replace: give -N instead",
             ));
         }
+        let sh = self.prepared.shared();
+        if sh.options.value.lookahead_short
+            && (1..=self.images.min(2)).any(|i| !self.image_args(i).is_empty())
+        {
+            return Err(Error::usage(crate::setup::LOOKAHEAD_MESSAGE));
+        }
         if !self.shots.is_empty() {
             self.check_names()?;
         }
@@ -322,7 +336,9 @@ impl Series {
                 if let Some(j) = seen.insert(name.to_string(), i) {
                     return Err(self.shot_error(
                         i,
-                        Error::usage(format!("image {i} would overwrite {name}, written by image {j}")),
+                        Error::usage(format!(
+                            "image {i} would overwrite {name}, written by image {j}"
+                        )),
                     ));
                 }
             }

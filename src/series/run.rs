@@ -3,12 +3,12 @@
 //! complete (in the part or in the merged manifest) are skipped, so a killed or pre-empted run
 //! started again continues where it stopped and ends with the same files.
 
+use super::Series;
 use super::manifest::{self, Entry, Output};
 use super::shard::Shard;
-use super::Series;
+use crate::Simulation;
 use crate::error::Result;
 use crate::kernel::Observer;
-use crate::Simulation;
 
 /// What the caller sees of a run (the library prints nothing).
 pub trait Events {
@@ -40,7 +40,10 @@ pub struct Summary {
 
 /// The images already done, from the rank's part and the merged manifest: the latest entry
 /// of this series per image.
-fn done_before(series: &Series, part: &str) -> Result<(std::collections::HashMap<u64, Entry>, manifest::Read)> {
+fn done_before(
+    series: &Series,
+    part: &str,
+) -> Result<(std::collections::HashMap<u64, Entry>, manifest::Read)> {
     let own = manifest::read(part)?;
     let mut done = std::collections::HashMap::new();
     if part != series.manifest() {

@@ -94,10 +94,7 @@ mod tests {
     fn splitmix_reference_values() {
         // the first outputs of SplittableRandom(0).nextLong()
         assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(
-            splitmix64(0x9E37_79B9_7F4A_7C15),
-            0x6E78_9E6A_A1B9_65F4
-        );
+        assert_eq!(splitmix64(0x9E37_79B9_7F4A_7C15), 0x6E78_9E6A_A1B9_65F4);
     }
 
     #[test]

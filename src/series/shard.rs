@@ -124,7 +124,12 @@ fn pair(
 
 /// The process launcher's rank: Open MPI, MPICH/Hydra, or an `srun` step.
 fn launcher(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>> {
-    if let Some(s) = pair(env, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI")? {
+    if let Some(s) = pair(
+        env,
+        "OMPI_COMM_WORLD_RANK",
+        "OMPI_COMM_WORLD_SIZE",
+        "Open MPI",
+    )? {
         return Ok(Some(s));
     }
     if let Some(s) = pair(env, "PMI_RANK", "PMI_SIZE", "MPICH/Hydra (PMI)")? {

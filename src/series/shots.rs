@@ -46,7 +46,11 @@ pub fn parse(path: &str, text: &str) -> Result<Vec<Shot>> {
         shots.push(Shot { line: n + 1, args });
     }
     if shots.is_empty() {
-        return Err(Error::input(path, None, "no shots (every line is blank or a comment)"));
+        return Err(Error::input(
+            path,
+            None,
+            "no shots (every line is blank or a comment)",
+        ));
     }
     Ok(shots)
 }

@@ -166,7 +166,10 @@ pub fn size(o: &Options, cr: &Crystal, det: &Detector) -> Result<Stage<Size>> {
     }
     if oversample < recommended {
         st.lines.extend([
-            format!("WARNING: maximum dimension of sample is {} A", fmt_g(xmax * 1e10)),
+            format!(
+                "WARNING: maximum dimension of sample is {} A",
+                fmt_g(xmax * 1e10)
+            ),
             format!(
                 "         but reciprocal pixel size is {} A",
                 fmt_g(reciprocal_pixel * 1e10)

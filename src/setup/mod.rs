@@ -105,7 +105,6 @@ pub enum FSource {
     Dump(HklGrid),
 }
 
-
 /// The shared stages of an experiment: everything the images of a series have in common.
 #[derive(Clone, Debug)]
 pub struct Shared {
@@ -328,7 +327,11 @@ impl Shared {
         }
         let base = self.opts();
         cli::parse_per_image(extra, &mut o, &mut warnings)?;
-        if o.fluence != base.fluence && base.flux != 0.0 && base.exposure > 0.0 && base.beamsize >= 0.0 {
+        if o.fluence != base.fluence
+            && base.flux != 0.0
+            && base.exposure > 0.0
+            && base.beamsize >= 0.0
+        {
             return Err(Error::usage(
                 "-fluence of an image has no effect with -flux, -exposure and -beamsize (they set the fluence): give -fluence instead of -flux",
             ));

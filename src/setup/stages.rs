@@ -33,7 +33,8 @@ pub fn headers(pre: &cli::Prescan, time_seed: i64) -> Result<Stage<Headers>> {
         let Some(name) = name else { continue };
         let f = smv::parse(name, &io::read_file(name)?)?;
         st.lines.push(format!("reading {name}"));
-        st.lines.push(format!("mmap({name}) = {:p}", f.pixels.as_ptr()));
+        st.lines
+            .push(format!("mmap({name}) = {:p}", f.pixels.as_ptr()));
         apply_header(&mut st.value.opts, &f, is_mask, &mut st.warnings, name);
         if is_mask {
             st.value.mask = Some(f);

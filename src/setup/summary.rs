@@ -89,8 +89,16 @@ fn detector_lines(sh: &Shared) -> Vec<String> {
         ),
         format!("  Xbeam={} Ybeam={}", fmt_g(det.xbeam), fmt_g(det.ybeam)),
         format!("  Fbeam={} Sbeam={}", fmt_g(det.fbeam), fmt_g(det.sbeam)),
-        format!("  Xclose={} Yclose={}", fmt_g(det.xclose), fmt_g(det.yclose)),
-        format!("  Fclose={} Sclose={}", fmt_g(det.fclose), fmt_g(det.sclose)),
+        format!(
+            "  Xclose={} Yclose={}",
+            fmt_g(det.xclose),
+            fmt_g(det.yclose)
+        ),
+        format!(
+            "  Fclose={} Sclose={}",
+            fmt_g(det.fclose),
+            fmt_g(det.sclose)
+        ),
         format!("  DIRECTION_OF_DETECTOR_X-AXIS= {}", g3(&det.fdet)),
         format!("  DIRECTION_OF_DETECTOR_Y-AXIS= {}", g3(&det.sdet)),
         format!("  DIRECTION_OF_DETECTOR_Z-AXIS= {}", g3(&det.odet)),
