@@ -510,7 +510,10 @@ fn the_library_renders_series_images_and_variations() {
         ])),
         ..Variation::default()
     });
-    assert!(bad.unwrap_err().to_string().contains("not a rotation"));
+    match bad {
+        Err(e) => assert!(e.to_string().contains("not a rotation"), "{e}"),
+        Ok(_) => panic!("a scaling matrix was taken for a rotation"),
+    }
     // Series::image(i) is the binary's image i
     let mut args = base.clone();
     args.extend(words(
@@ -520,7 +523,7 @@ fn the_library_renders_series_images_and_variations() {
     run(dir.path(), &args, 2, &[]);
     for i in 1..=3 {
         let img = render(s.image(i).unwrap());
-        let file = common::read_f32(&dir.join(format!("f_{i}.bin")));
+        let file = common::read_f32(&dir.join(&format!("f_{i}.bin")));
         assert_eq!(img, file, "image {i}");
     }
     assert!(s.image(4).is_err() && s.image(0).is_err());
