@@ -174,15 +174,35 @@ impl Simulation {
         render_plan(&self.plan, self.exp.opts.precision, obs)
     }
 
-    /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
-    pub fn products(&self, r: &Rendered) -> Result<Products> {
-        pool::install(|| self.products_here(r))
+    /// As [`Simulation::render`], on the calling thread alone (a series renders several small
+    /// images at once this way); the same image, bit for bit.
+    pub fn render_serial(&self, obs: &mut dyn Observer) -> Result<Rendered> {
+        if uses_simd(&self.plan, self.exp.opts.precision) {
+            kernel::render_serial(&self.plan, &kernel::simd::Simd::default(), obs)
+        } else {
+            kernel::render_serial(&self.plan, &kernel::exact::Exact, obs)
+        }
     }
 
-    fn products_here(&self, r: &Rendered) -> Products {
+    /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
+    pub fn products(&self, r: &Rendered) -> Result<Products> {
+        if r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some()) {
+            // a small image: on this thread, without handing it to the pool and back
+            return Ok(self.products_here(r, false));
+        }
+        pool::install(|| self.products_here(r, true))
+    }
+
+    /// The products, with the pool's threads when `parallel`.
+    fn products_here(&self, r: &Rendered, parallel: bool) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
-        let (stats, int_scale, int_pixels) = if r.exact {
+        let (stats, int_scale, int_pixels) = if !parallel {
+            let stats = stats::of(plan, r);
+            let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
+            let int_pixels = output::int_image_serial(plan, &r.image, int_scale, o.adc);
+            (stats, int_scale, int_pixels)
+        } else if r.exact {
             // the integer image needs only max_I: compute it beside the serial sums
             let int_scale = output::int_scale(o.intfile_scale, stats::max(plan, &r.image).0);
             let (stats, int_pixels) = rayon::join(
@@ -258,12 +278,13 @@ impl Simulation {
     pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Products> {
         let floatfile = &self.exp.opts.floatfile;
         let bytes = io::float::le_bytes(&r.image);
+        let threads = r.image.len() >= THREADED_WRITES;
         std::thread::scope(|sc| {
-            let float = sc.spawn(|| io::stage(floatfile, &|w| w.write_all(&bytes)));
+            let float = Job::start(sc, threads, || {
+                io::stage(floatfile, &|w| w.write_all(&bytes))
+            });
             let p = self.products(r);
-            let float = float
-                .join()
-                .unwrap_or_else(|_| Err(Error::output(floatfile, "writer thread failed")));
+            let float = float.join(floatfile);
             let p = p?;
             self.commit_outputs(r, &p, float, say)?;
             Ok(p)
@@ -323,11 +344,12 @@ impl Simulation {
             ),
             _ => None,
         };
+        let threads = r.image.len() >= THREADED_WRITES;
         let (int, pgm, noise, png, dump) = std::thread::scope(|sc| {
-            let int = sc.spawn(|| io::stage(&o.intfile, &int_writer));
+            let int = Job::start(sc, threads, || io::stage(&o.intfile, &int_writer));
             let noise = noise_writer
                 .as_ref()
-                .map(|nw| sc.spawn(|| io::stage(&o.noisefile, nw)));
+                .map(|nw| Job::start(sc, threads, || io::stage(&o.noisefile, nw)));
             let dump = match &self.exp.f_source {
                 setup::FSource::Text(g) if self.write_dump => {
                     Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
@@ -343,14 +365,10 @@ impl Simulation {
                 (Some(f), Some(b)) => Some(io::stage(f, &|w: &mut dyn Write| w.write_all(b))),
                 _ => None,
             };
-            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<io::Staged>>, f: &str| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::output(f, "writer thread failed")))
-            };
             (
-                joined(int, &o.intfile),
+                int.join(&o.intfile),
                 pgm,
-                noise.map(|h| joined(h, &o.noisefile)),
+                noise.map(|h| h.join(&o.noisefile)),
                 png,
                 dump,
             )
@@ -574,6 +592,40 @@ fn trace_lines(
         ));
     }
     v
+}
+
+/// Images of at least this many pixels write their files on threads of their own; smaller ones
+/// (a series of small images) at once, where starting a thread costs more than it saves.
+const THREADED_WRITES: usize = 1 << 16;
+
+/// An output being written: on its own thread, or already written.
+enum Job<'s, T> {
+    Done(T),
+    Thread(std::thread::ScopedJoinHandle<'s, T>),
+}
+
+impl<'s> Job<'s, Result<io::Staged>> {
+    /// Run `f` on a thread of `sc` when `thread`, else now.
+    fn start<'e, F>(sc: &'s std::thread::Scope<'s, 'e>, thread: bool, f: F) -> Self
+    where
+        F: FnOnce() -> Result<io::Staged> + Send + 's,
+    {
+        if thread {
+            Job::Thread(sc.spawn(f))
+        } else {
+            Job::Done(f())
+        }
+    }
+
+    /// The staged output of `file`.
+    fn join(self, file: &str) -> Result<io::Staged> {
+        match self {
+            Job::Done(r) => r,
+            Job::Thread(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::output(file, "writer thread failed"))),
+        }
+    }
 }
 
 /// Render a plan with the kernel for `precision` (errors: see [`kernel::render`]).

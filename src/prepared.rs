@@ -220,6 +220,12 @@ impl Prepared {
         &self.shared
     }
 
+    /// Pixels of every image (fast × slow).
+    pub fn base_pixels(&self) -> usize {
+        let d = &self.shared.geometry.value;
+        d.fpixels.max(0) as usize * d.spixels.max(0) as usize
+    }
+
     /// The command line's options.
     pub fn options(&self) -> &Options {
         self.shared.opts()

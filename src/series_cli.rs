@@ -106,7 +106,7 @@ impl<W: Write> Events for Front<'_, W> {
         }
     }
 
-    fn done(&mut self, e: &Entry, skipped: bool, _sim: Option<&Simulation>) {
+    fn done(&mut self, e: &Entry, skipped: bool) {
         let n = self.images;
         let line = if skipped {
             format!("image {} of {n}: complete, skipped", e.image)

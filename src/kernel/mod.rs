@@ -198,7 +198,7 @@ pub fn render(
 ) -> crate::Result<Rendered> {
     let prep = Prepared::new(plan);
     let entry = prep.initial_state();
-    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, false)?;
+    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, Mode::default())?;
     let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
     Ok(Rendered {
         image: d.image,
@@ -207,6 +207,39 @@ pub fn render(
         exact: kernel.exact(),
         stats,
     })
+}
+
+/// As [`render`], on the calling thread alone (no worker threads): a series of small images
+/// renders several at once this way. The same image, bit for bit.
+pub fn render_serial(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    obs: &mut dyn Observer,
+) -> crate::Result<Rendered> {
+    let prep = Prepared::new(plan);
+    let entry = prep.initial_state();
+    let mode = Mode {
+        keep: false,
+        serial: true,
+    };
+    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, mode)?;
+    let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
+    Ok(Rendered {
+        image: d.image,
+        interp_trigger: d.first_trigger,
+        omega_sum: d.omega_sum,
+        exact: kernel.exact(),
+        stats,
+    })
+}
+
+/// How the driver runs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Mode {
+    /// Keep every solid-angle term (a block of rows).
+    keep: bool,
+    /// Render on the calling thread only.
+    serial: bool,
 }
 
 /// Rows of an image rendered from a given serial state (a process's share of one image split
@@ -236,7 +269,11 @@ pub fn render_block(
     obs: &mut dyn Observer,
 ) -> crate::Result<Block> {
     let prep = Prepared::new(plan);
-    let d = drive(&prep, kernel, rows.clone(), entry, obs, true)?;
+    let mode = Mode {
+        keep: true,
+        serial: false,
+    };
+    let d = drive(&prep, kernel, rows.clone(), entry, obs, mode)?;
     Ok(Block {
         rows,
         entry,
@@ -262,19 +299,23 @@ struct Driven {
     row_stats: Vec<crate::stats::RowStats>,
 }
 
-/// Render `range` from `entry` (see [`render`]); `keep` keeps every solid-angle term.
+/// Render `range` from `entry` (see [`render`] and [`Mode`]).
 fn drive(
     prep: &Prepared,
     kernel: &dyn RowKernel,
     range: std::ops::Range<usize>,
     entry: SerialState,
     obs: &mut dyn Observer,
-    keep: bool,
+    mode: Mode,
 ) -> crate::Result<Driven> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let plan = prep.plan;
-    let pool = crate::pool::get(None)?;
+    let pool = if mode.serial {
+        None
+    } else {
+        Some(crate::pool::get(None)?)
+    };
     let f = plan.fpixels;
     let first = range.start;
     let rows = range.len();
@@ -304,26 +345,18 @@ fn drive(
         state: entry,
         first_trigger: None,
         omega_sum: 0.0,
-        omega_terms: keep.then(Vec::new),
+        omega_terms: mode.keep.then(Vec::new),
         rank: 0,
         first,
         row_stats: vec![Default::default(); rows],
     };
-    let threads = pool.current_num_threads().max(1);
+    let threads = pool.as_ref().map_or(1, |p| p.current_num_threads().max(1));
     let mut cancelled = false;
-    if threads == 1 || !prep.polar_settles || rows <= 1 {
-        // one row at a time, in order (a cycling E-vector sequence changes the state at
-        // every polarization evaluation)
-        for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
-            let d = render_row(s, ledger.state, out);
-            ledger.accept(first + s, d);
-            ledger.obs.progress(ledger.rank);
-            if ledger.obs.stop_requested() {
-                cancelled = true;
-                break;
-            }
-        }
-    } else {
+    let parallel = match &pool {
+        Some(p) if threads > 1 && prep.polar_settles && rows > 1 => Some(p),
+        _ => None,
+    };
+    if let Some(pool) = parallel {
         let slots: Vec<Mutex<&mut [f32]>> = image.chunks_mut(f.max(1)).map(Mutex::new).collect();
         let results: Vec<Mutex<Option<RowDone>>> = (0..rows).map(|_| Mutex::new(None)).collect();
         let finished: Vec<AtomicBool> = (0..rows).map(|_| AtomicBool::new(false)).collect();
@@ -416,6 +449,18 @@ fn drive(
                 flag.store(false, Ordering::Relaxed);
             }
             start = accepted;
+        }
+    } else {
+        // one row at a time, in order (a cycling E-vector sequence changes the state at
+        // every polarization evaluation)
+        for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
+            let d = render_row(s, ledger.state, out);
+            ledger.accept(first + s, d);
+            ledger.obs.progress(ledger.rank);
+            if ledger.obs.stop_requested() {
+                cancelled = true;
+                break;
+            }
         }
     }
     if cancelled {

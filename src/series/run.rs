@@ -1,25 +1,35 @@
-//! Rendering a process's share of a series: every image of the shard in order, each written
-//! all or nothing and then listed in the rank's manifest part; images listed with their files
+//! Rendering a process's share of a series: every image of the shard, each written all or
+//! nothing and then listed in the rank's manifest part; images listed with their files
 //! complete (in the part or in the merged manifest) are skipped, so a killed or pre-empted run
 //! started again continues where it stopped and ends with the same files.
+//!
+//! The first image renders alone, with every thread (its log is the single run's). Small
+//! images (fewer than [`CONCURRENT_BELOW`] pixels) then render several at once, one per
+//! thread, each on its thread alone, so that the serial parts of an image (noise draws,
+//! statistics, writing) overlap; larger ones one after the other, each with every thread.
+//! Each image is the same either way, bit for bit.
 
 use super::Series;
 use super::manifest::{self, Entry, Output};
 use super::shard::Shard;
 use crate::Simulation;
-use crate::error::Result;
-use crate::kernel::Observer;
+use crate::error::{Error, Result};
+use crate::kernel::{Observer, Silent};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Images with fewer pixels render several at once (see the module documentation).
+pub const CONCURRENT_BELOW: usize = 1 << 18;
 
 /// What the caller sees of a run (the library prints nothing).
 pub trait Events {
     /// Before the first image this process renders: its simulation (warnings, transcript).
     fn first(&mut self, _sim: &Simulation) {}
-    /// The observer of image `i`'s render (progress, interpolation warning, cancelling).
+    /// The observer of the first image's render (progress, interpolation warning).
     fn observer(&mut self, i: u64) -> &mut dyn Observer;
     /// A line the reference prints after its loop, for the first image rendered.
     fn say(&mut self, _line: &str) {}
     /// Image `e.image` is done: rendered now, or `skipped` (complete from an earlier run).
-    fn done(&mut self, _e: &Entry, _skipped: bool, _sim: Option<&Simulation>) {}
+    fn done(&mut self, _e: &Entry, _skipped: bool) {}
 }
 
 /// What a run did.
@@ -34,12 +44,12 @@ pub struct Summary {
     pub seconds: f64,
     /// The manifest part written.
     pub part: String,
-    /// The entries written now, in order.
+    /// The entries written now, in the order written.
     pub entries: Vec<Entry>,
 }
 
 /// The images already done, from the rank's part and the merged manifest: the latest entry
-/// of this series per image.
+/// of this series per image, and the part as read.
 fn done_before(
     series: &Series,
     part: &str,
@@ -73,48 +83,138 @@ pub fn run(series: &Series, shard: &Shard, ev: &mut dyn Events) -> Result<Summar
         part: part.clone(),
         ..Summary::default()
     };
+    let mut todo = Vec::new();
     for i in shard.images(series.images()) {
-        if let Some(e) = done.get(&i).filter(|e| e.files_complete()) {
-            s.skipped += 1;
-            ev.done(e, true, None);
-            continue;
+        match done.get(&i).filter(|e| e.files_complete()) {
+            Some(e) => {
+                s.skipped += 1;
+                ev.done(e, true);
+            }
+            None => todo.push(i),
         }
-        let e = render_one(series, shard, i, s.rendered == 0, ev)?;
-        log.append(&e.0)?;
-        s.rendered += 1;
-        ev.done(&e.0, false, Some(&e.1));
-        s.entries.push(e.0);
+    }
+    if let Some((&first, rest)) = todo.split_first() {
+        let mut sim = series.image(first)?;
+        sim.set_write_dump(true);
+        sim.check_outputs()?;
+        ev.first(&sim);
+        let e = render_first(series, shard, first, sim, ev)?;
+        record(&mut log, &mut s, ev, e)?;
+        let threads = crate::pool::get(None)?.current_num_threads().max(1);
+        let pixels = series.prepared().base_pixels();
+        if threads > 1 && pixels < CONCURRENT_BELOW && rest.len() > 1 {
+            concurrent(series, shard, rest, threads, &mut log, &mut s, ev)?;
+        } else {
+            for &i in rest {
+                let e = render_image(series, shard, i, false)?;
+                record(&mut log, &mut s, ev, e)?;
+            }
+        }
     }
     s.seconds = t0.elapsed().as_secs_f64();
     Ok(s)
 }
 
-/// Render image `i` and write its files (Fdump.bin too when it is the process's first).
-fn render_one(
+/// List a rendered image in the manifest part and tell the caller.
+fn record(log: &mut manifest::Log, s: &mut Summary, ev: &mut dyn Events, e: Entry) -> Result<()> {
+    log.append(&e)?;
+    s.rendered += 1;
+    ev.done(&e, false);
+    s.entries.push(e);
+    Ok(())
+}
+
+/// Render images `todo` on `workers` threads at once, each image on one thread; entries are
+/// listed as images complete. The first error stops the workers (images under way finish).
+fn concurrent(
+    series: &Series,
+    shard: &Shard,
+    todo: &[u64],
+    workers: usize,
+    log: &mut manifest::Log,
+    s: &mut Summary,
+    ev: &mut dyn Events,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let mut first_error: Option<Error> = None;
+    std::thread::scope(|sc| {
+        let (tx, rx) = std::sync::mpsc::channel::<Result<Entry>>();
+        for _ in 0..workers.min(todo.len()) {
+            let tx = tx.clone();
+            let (next, stop) = (&next, &stop);
+            sc.spawn(move || {
+                while !stop.load(Ordering::Acquire) {
+                    let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let r = render_image(series, shard, i, true);
+                    if r.is_err() {
+                        stop.store(true, Ordering::Release);
+                    }
+                    if tx.send(r).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for r in rx {
+            let recorded = r.and_then(|e| record(log, s, ev, e));
+            if let Err(e) = recorded {
+                stop.store(true, Ordering::Release);
+                first_error.get_or_insert(e);
+            }
+        }
+    });
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Render the first image with every thread and the caller's observer, print-ready.
+fn render_first(
     series: &Series,
     shard: &Shard,
     i: u64,
-    first: bool,
+    sim: Simulation,
     ev: &mut dyn Events,
-) -> Result<(Entry, Simulation)> {
+) -> Result<Entry> {
+    let t = std::time::Instant::now();
+    let r = sim.render(ev.observer(i))?;
+    let mut lines = Vec::new();
+    let p = sim.finish(&r, &mut |l| lines.push(l.to_string()))?;
+    for l in &lines {
+        ev.say(l);
+    }
+    Ok(entry(series, shard, i, &sim, &p, t))
+}
+
+/// Render image `i` (on the calling thread alone when `serial`) and write its files.
+fn render_image(series: &Series, shard: &Shard, i: u64, serial: bool) -> Result<Entry> {
     let t = std::time::Instant::now();
     let mut sim = series.image(i)?;
-    sim.set_write_dump(first);
+    sim.set_write_dump(false);
     sim.check_outputs()?;
-    if first {
-        ev.first(&sim);
-    }
-    let r = sim.render(ev.observer(i))?;
-    let p = if first {
-        let mut lines = Vec::new();
-        let p = sim.finish(&r, &mut |l| lines.push(l.to_string()))?;
-        for l in &lines {
-            ev.say(l);
-        }
-        p
+    let r = if serial {
+        sim.render_serial(&mut Silent)?
     } else {
-        sim.finish(&r, &mut |_| {})?
+        sim.render(&mut Silent)?
     };
+    let p = sim.finish(&r, &mut |_| {})?;
+    Ok(entry(series, shard, i, &sim, &p, t))
+}
+
+/// The manifest entry of a written image.
+fn entry(
+    series: &Series,
+    shard: &Shard,
+    i: u64,
+    sim: &Simulation,
+    p: &crate::Products,
+    t: std::time::Instant,
+) -> Entry {
     let outputs = sim
         .output_files()
         .into_iter()
@@ -124,18 +224,17 @@ fn render_one(
         })
         .collect();
     let finite = |x: f64| x.is_finite().then_some(x);
-    let e = Entry {
+    Entry {
         image: i,
         images: series.images(),
         series: series.id().to_string(),
         rank: shard.rank,
         ranks: shard.ranks,
         args: series.image_args(i),
-        seeds: Series::seeds(&sim),
+        seeds: Series::seeds(sim),
         outputs,
         sum: finite(p.stats.sum),
         max: finite(p.stats.max_i),
         seconds: t.elapsed().as_secs_f64(),
-    };
-    Ok((e, sim))
+    }
 }
