@@ -64,6 +64,11 @@
 #define WORK_LIMIT 1e14
 
 /**
+ * Images with fewer pixels render several at once (see the module documentation).
+ */
+#define CONCURRENT_BELOW (1 << 18)
+
+/**
  * Largest length accepted, metres: beyond it the squares and cubes of distances overflow.
  */
 #define MAX_LENGTH 1e30
@@ -150,6 +155,12 @@ typedef enum {
    */
   NB_PRECISION_SINGLE = 2
 } nb_precision;
+
+/**
+ * An opaque series handle: a command line with `-images N` and/or `-shots FILE`, its shared
+ * set-up done once (see the README, "Many images and clusters").
+ */
+typedef struct nb_series nb_series;
 
 /**
  * An opaque simulation handle.
@@ -530,6 +541,41 @@ nb_status nb_sim_write_image_outputs(const nb_sim *sim,
                                      const nb_render_stats *stats,
                                      nb_line_callback cb,
                                      void *user);
+
+/**
+ * Create a series from a nanoBragg argument vector (`argv[0]` is skipped): reads the input
+ * files and the shot list and checks every image's options, as the `nanoBragg` program does
+ * before rendering. On success `*out` owns a new handle.
+ */
+nb_status nb_series_create(int argc, const char *const *argv, nb_series **out);
+
+/**
+ * Free a series handle (NULL is ignored).
+ */
+void nb_series_free(nb_series *series);
+
+/**
+ * The number of images of a series (numbered 1 to that number), and the image dimensions
+ * (fast, slow), the same for every image. Any output pointer may be NULL.
+ */
+nb_status nb_series_info(const nb_series *series,
+                         uint64_t *images,
+                         size_t *fpixels,
+                         size_t *spixels);
+
+/**
+ * Render image `image` (from 1) of a series into `buffer` (`len` = fpixels·spixels floats),
+ * the float image the `nanoBragg` program writes for it (it writes no file). `precision` (an
+ * `nb_precision`) overrides `-precision` unless it is `NB_PRECISION_DEFAULT`. `stats` may be
+ * NULL, else its `struct_size` must be set: it receives the image's statistics. Distinct
+ * images may be rendered from different threads at once with the same handle.
+ */
+nb_status nb_series_render_image(const nb_series *series,
+                                 uint64_t image,
+                                 int precision,
+                                 float *buffer,
+                                 size_t len,
+                                 nb_render_stats *stats);
 
 #ifdef __cplusplus
 }  /* extern "C" */

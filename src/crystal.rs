@@ -4,7 +4,7 @@
 //! Reciprocal vectors are in Å⁻¹; the final real-space vectors `a0, b0, c0` are in metres
 //! (the φ = 0, unmosaicked orientation used by the pixel loop).
 
-use crate::vec3::{V3, cross, dot, magnitude, rescale, rotate_xyz, scale};
+use crate::vec3::{M3, V3, cross, dot, magnitude, rescale, rotate_umat, rotate_xyz, scale};
 
 /// How to build the reciprocal cell before regeneration.
 #[derive(Clone, Debug)]
@@ -15,6 +15,9 @@ pub struct CellInput {
     pub matrix: Option<[V3; 3]>,
     /// Missetting rotations about X, Y, Z (rad), applied to the reciprocal vectors.
     pub misset: Option<V3>,
+    /// A rotation matrix applied to the reciprocal vectors after the misset (v ← U·v; a
+    /// library variation, no command-line equivalent).
+    pub rotation: Option<M3>,
     /// Use textbook relations for the triclinic c*_z (`-fix_quirks`).
     pub textbook_cstar: bool,
 }
@@ -189,6 +192,12 @@ pub fn build(input: &CellInput) -> Crystal {
         c_star = rotate_xyz(&c_star, rx, ry, rz);
     }
 
+    if let Some(u) = &input.rotation {
+        a_star = rotate_umat(&a_star, u);
+        b_star = rotate_umat(&b_star, u);
+        c_star = rotate_umat(&c_star, u);
+    }
+
     let mut axb = cross(&a_star, &b_star);
     let mut bxc = cross(&b_star, &c_star);
     let mut cxa = cross(&c_star, &a_star);
@@ -292,6 +301,7 @@ mod tests {
             cell: Some((l, [a[0] / RTD, a[1] / RTD, a[2] / RTD])),
             matrix: None,
             misset: None,
+            rotation: None,
             textbook_cstar: textbook,
         })
     }
@@ -350,6 +360,7 @@ mod tests {
             cell: Some(([100.0; 3], [std::f64::consts::FRAC_PI_2; 3])),
             matrix: None,
             misset: Some([0.0, 0.0, 90.0 / RTD]),
+            rotation: None,
             textbook_cstar: false,
         });
         // a* along x rotated 90° about z goes to y

@@ -5,6 +5,9 @@
 //! * **High level** — a simulation made from a nanoBragg-style argument vector, so a legacy
 //!   `main()` can pass `argc/argv` straight through: [`nb_sim_create`], [`nb_sim_image_size`],
 //!   [`nb_sim_render`], [`nb_sim_write_outputs`], [`nb_sim_free`].
+//! * **Series** — a command line with `-images N` or `-shots FILE`, set up once:
+//!   [`nb_series_create`], [`nb_series_info`], [`nb_series_render_image`] (image i into a
+//!   buffer, the float image the program writes for it), [`nb_series_free`].
 //! * **Kernel level** — [`nb_render_kernel`] renders the pixel loop from the variables a
 //!   nanoBragg-style program holds after its setup ([`nb_kernel_params`]), so such a program can
 //!   replace its loop with one call: it takes nanoBragg's `Fhkl` rows as they are, prints what
@@ -424,22 +427,11 @@ pub unsafe extern "C" fn nb_sim_create(
         }
         // SAFETY: checked non-null above; the caller provides a writable pointer.
         unsafe { *out = std::ptr::null_mut() };
-        if argc < 0 || (argc > 0 && argv.is_null()) {
-            return fail(nb_status::NB_ERR_NULL, "argv is NULL or argc is negative");
-        }
-        let mut args = Vec::new();
-        for i in 1..argc as usize {
-            // SAFETY: argv has argc entries per the C convention, checked non-null.
-            let p = unsafe { *argv.add(i) };
-            if p.is_null() {
-                return fail(nb_status::NB_ERR_NULL, &format!("argv[{i}] is NULL"));
-            }
-            // SAFETY: non-null, NUL-terminated per the C convention.
-            match unsafe { CStr::from_ptr(p) }.to_str() {
-                Ok(s) => args.push(s.to_string()),
-                Err(_) => return fail(nb_status::NB_ERR_USAGE, &format!("argv[{i}] is not UTF-8")),
-            }
-        }
+        // SAFETY: forwarded from the caller's contract.
+        let args = match unsafe { args_of(argc, argv) } {
+            Ok(a) => a,
+            Err(s) => return s,
+        };
         match Simulation::from_args(&args) {
             Ok(sim) => {
                 let src = &sim.plan().sources;
@@ -461,6 +453,38 @@ pub unsafe extern "C" fn nb_sim_create(
             Err(e) => fail(status_of(&e), &e.to_string()),
         }
     })
+}
+
+/// The arguments of a C argument vector (without `argv[0]`), checked.
+///
+/// # Safety
+/// `argv` is NULL or holds `argc` pointers, each NULL or a NUL-terminated string.
+unsafe fn args_of(argc: c_int, argv: *const *const c_char) -> Result<Vec<String>, nb_status> {
+    if argc < 0 || (argc > 0 && argv.is_null()) {
+        return Err(fail(
+            nb_status::NB_ERR_NULL,
+            "argv is NULL or argc is negative",
+        ));
+    }
+    let mut args = Vec::new();
+    for i in 1..argc as usize {
+        // SAFETY: argv has argc entries per the C convention, checked non-null.
+        let p = unsafe { *argv.add(i) };
+        if p.is_null() {
+            return Err(fail(nb_status::NB_ERR_NULL, &format!("argv[{i}] is NULL")));
+        }
+        // SAFETY: non-null, NUL-terminated per the C convention.
+        match unsafe { CStr::from_ptr(p) }.to_str() {
+            Ok(s) => args.push(s.to_string()),
+            Err(_) => {
+                return Err(fail(
+                    nb_status::NB_ERR_USAGE,
+                    &format!("argv[{i}] is not UTF-8"),
+                ));
+            }
+        }
+    }
+    Ok(args)
 }
 
 /// Free a handle (NULL is ignored).
@@ -959,7 +983,9 @@ pub unsafe fn plan_from_params(p: &nb_kernel_params) -> Result<RenderPlan, nb_st
             ));
         }
         // SAFETY: non-null with mask_len elements per the contract.
-        Some(unsafe { slice(p.mask, npix, "mask") }?.to_vec())
+        Some(std::sync::Arc::new(
+            unsafe { slice(p.mask, npix, "mask") }?.to_vec(),
+        ))
     };
     // SAFETY: each array has `sources` elements per the contract.
     let (sx, sy, sz, sl) = unsafe {
@@ -1046,7 +1072,7 @@ pub unsafe fn plan_from_params(p: &nb_kernel_params) -> Result<RenderPlan, nb_st
             min,
             max,
             range: [range[0] as i32, range[1] as i32, range[2] as i32],
-            data,
+            data: std::sync::Arc::new(data),
             hkls: p.hkls as usize,
         })
     } else {
@@ -1374,5 +1400,174 @@ pub unsafe extern "C" fn nb_sim_write_image_outputs(
             Ok(()) => nb_status::NB_OK,
             Err(e) => fail(status_of(&e), &e.to_string()),
         }
+    })
+}
+
+/// An opaque series handle: a command line with `-images N` and/or `-shots FILE`, its shared
+/// set-up done once (see the README, "Many images and clusters").
+pub struct nb_series {
+    series: crate::Series,
+}
+
+/// Create a series from a nanoBragg argument vector (`argv[0]` is skipped): reads the input
+/// files and the shot list and checks every image's options, as the `nanoBragg` program does
+/// before rendering. On success `*out` owns a new handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_series_create(
+    argc: c_int,
+    argv: *const *const c_char,
+    out: *mut *mut nb_series,
+) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
+    guard(|| {
+        if out.is_null() {
+            return fail(nb_status::NB_ERR_NULL, "out is NULL");
+        }
+        // SAFETY: checked non-null above; the caller provides a writable pointer.
+        unsafe { *out = std::ptr::null_mut() };
+        // SAFETY: forwarded from the caller's contract.
+        let args = match unsafe { args_of(argc, argv) } {
+            Ok(a) => a,
+            Err(s) => return s,
+        };
+        match crate::Series::from_args(&args) {
+            Ok(series) => {
+                // SAFETY: checked non-null above.
+                unsafe { *out = Box::into_raw(Box::new(nb_series { series })) };
+                nb_status::NB_OK
+            }
+            Err(e) => fail(status_of(&e), &e.to_string()),
+        }
+    })
+}
+
+/// Free a series handle (NULL is ignored).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_series_free(series: *mut nb_series) {
+    cpu_gate!();
+    if !series.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the pointer came from nb_series_create and is freed once.
+            drop(unsafe { Box::from_raw(series) });
+        }));
+    }
+}
+
+/// The number of images of a series (numbered 1 to that number), and the image dimensions
+/// (fast, slow), the same for every image. Any output pointer may be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_series_info(
+    series: *const nb_series,
+    images: *mut u64,
+    fpixels: *mut usize,
+    spixels: *mut usize,
+) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
+    guard(|| {
+        // SAFETY: checked for NULL; the handle came from nb_series_create.
+        let Some(h) = (unsafe { series.as_ref() }) else {
+            return fail(nb_status::NB_ERR_NULL, "series is NULL");
+        };
+        let det = &h.series.prepared().shared().geometry.value;
+        // SAFETY: each pointer is checked for NULL and writable per the caller's contract.
+        unsafe {
+            if let Some(p) = images.as_mut() {
+                *p = h.series.images();
+            }
+            if let Some(p) = fpixels.as_mut() {
+                *p = det.fpixels as usize;
+            }
+            if let Some(p) = spixels.as_mut() {
+                *p = det.spixels as usize;
+            }
+        }
+        nb_status::NB_OK
+    })
+}
+
+/// Render image `image` (from 1) of a series into `buffer` (`len` = fpixels·spixels floats),
+/// the float image the `nanoBragg` program writes for it (it writes no file). `precision` (an
+/// `nb_precision`) overrides `-precision` unless it is `NB_PRECISION_DEFAULT`. `stats` may be
+/// NULL, else its `struct_size` must be set: it receives the image's statistics. Distinct
+/// images may be rendered from different threads at once with the same handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nb_series_render_image(
+    series: *const nb_series,
+    image: u64,
+    precision: c_int,
+    buffer: *mut f32,
+    len: usize,
+    stats: *mut nb_render_stats,
+) -> nb_status {
+    cpu_gate!(nb_status::NB_ERR_CPU);
+    guard(|| {
+        // SAFETY: checked for NULL; the handle came from nb_series_create.
+        let Some(h) = (unsafe { series.as_ref() }) else {
+            return fail(nb_status::NB_ERR_NULL, "series is NULL");
+        };
+        if buffer.is_null() {
+            return fail(nb_status::NB_ERR_NULL, "buffer is NULL");
+        }
+        if !stats.is_null() {
+            // SAFETY: non-null; the caller sets struct_size first.
+            let size = unsafe { std::ptr::read_unaligned(stats.cast::<u32>()) };
+            if size as usize != std::mem::size_of::<nb_render_stats>() {
+                return fail(
+                    nb_status::NB_ERR_INVALID,
+                    &format!(
+                        "stats->struct_size is {size}, nb_render_stats is {} bytes",
+                        std::mem::size_of::<nb_render_stats>()
+                    ),
+                );
+            }
+        }
+        let n = h.series.images();
+        if image == 0 || image > n {
+            return fail(
+                nb_status::NB_ERR_INVALID,
+                &format!("image {image} is not in the series (images 1 to {n})"),
+            );
+        }
+        let sim = match h.series.image(image) {
+            Ok(s) => s,
+            Err(e) => return fail(status_of(&e), &e.to_string()),
+        };
+        let plan = sim.plan();
+        let pixels = plan.fpixels * plan.spixels;
+        if len != pixels {
+            return fail(
+                nb_status::NB_ERR_LENGTH,
+                &format!("buffer has {len} floats, the detector has {pixels} pixels"),
+            );
+        }
+        let p = match precision_of(precision) {
+            Ok(Some(p)) => p,
+            Ok(None) => sim.experiment().opts.precision,
+            Err(s) => return s,
+        };
+        let r = match crate::render_plan(plan, p, &mut Silent) {
+            Ok(r) => r,
+            Err(e) => return fail(status_of(&e), &e.to_string()),
+        };
+        // SAFETY: non-null, the caller guarantees `len` writable floats (checked equal).
+        unsafe { std::ptr::copy_nonoverlapping(r.image.as_ptr(), buffer, pixels) };
+        if !stats.is_null() {
+            let st = crate::stats::of(plan, &r);
+            // SAFETY: non-null, a whole nb_render_stats (its struct_size checked above).
+            unsafe {
+                *stats = nb_render_stats {
+                    struct_size: std::mem::size_of::<nb_render_stats>() as u32,
+                    max_I: st.max_i,
+                    max_I_x: st.max_pos[0],
+                    max_I_y: st.max_pos[1],
+                    sum: st.sum,
+                    sumsqr: st.sumsq,
+                    sumn: st.count as i64,
+                    omega_sum: r.omega_sum,
+                    exact_kernel: i32::from(r.exact),
+                }
+            };
+        }
+        nb_status::NB_OK
     })
 }

@@ -14,8 +14,9 @@ pub struct HklGrid {
     pub max: [i32; 3],
     /// max − min + 1 per axis (the stored array has one more plane per axis).
     pub range: [i32; 3],
-    /// (range+1)³ values, h outer, l inner.
-    pub data: Vec<f64>,
+    /// (range+1)³ values, h outer, l inner; shared (an image of a series, or a variation of a
+    /// prepared experiment, refers to the same values).
+    pub data: std::sync::Arc<Vec<f64>>,
     /// Number of "initialized" reflections the reference reports (entries read from the HKL
     /// file, or h_range·k_range·l_range for a dump file). Zero means no grid.
     pub hkls: usize,
@@ -49,7 +50,7 @@ impl HklGrid {
             min,
             max,
             range,
-            data: vec![0.0; n],
+            data: std::sync::Arc::new(vec![0.0; n]),
             hkls: 0,
         })
     }
@@ -59,6 +60,11 @@ impl HklGrid {
     pub fn index(&self, dh: i32, dk: i32, dl: i32) -> usize {
         ((dh as usize) * (self.range[1] as usize + 1) + dk as usize) * (self.range[2] as usize + 1)
             + dl as usize
+    }
+
+    /// The values, to fill a grid that is not shared yet (a copy when it is).
+    pub fn data_mut(&mut self) -> &mut Vec<f64> {
+        std::sync::Arc::make_mut(&mut self.data)
     }
 
     /// Value at grid offsets.
@@ -169,7 +175,7 @@ pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result
             for k in 0..g.range[1] {
                 for l in 0..g.range[2] {
                     let i = g.index(h, k, l);
-                    g.data[i] = default_f;
+                    g.data_mut()[i] = default_f;
                 }
             }
         }
@@ -187,7 +193,7 @@ pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result
             break; // nanoBragg.c would write outside its array here
         }
         let i = g.index(idx[0] - min[0], idx[1] - min[1], idx[2] - min[2]);
-        g.data[i] = *f;
+        g.data_mut()[i] = *f;
     }
     g.hkls = entries.len();
     let stopped = match mode {
@@ -478,7 +484,7 @@ pub fn read_fdump(path: &str, bytes: &[u8], mode: FdumpRead) -> Result<Fdump> {
     };
     let data = &bytes[start..];
     // A short final read (after swallowed bytes) leaves the rest zero, byte by byte.
-    for (i, v) in grid.data.iter_mut().enumerate() {
+    for (i, v) in grid.data_mut().iter_mut().enumerate() {
         let lo = (i * 8).min(data.len());
         let hi = (i * 8 + 8).min(data.len());
         let mut b = [0u8; 8];

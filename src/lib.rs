@@ -39,11 +39,15 @@ pub mod kernel;
 pub mod memory;
 pub mod metrics;
 pub mod mosaic;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod options;
 pub mod output;
 pub mod plan;
 pub mod pool;
+pub mod prepared;
 pub mod rng;
+pub mod series;
 pub mod setup;
 pub mod sources;
 pub mod stats;
@@ -70,6 +74,8 @@ pub struct ReadmeDoctests;
 pub use error::{Error, Result};
 pub use options::Precision;
 pub use plan::RenderPlan;
+pub use prepared::{Orientation, Prepared, Variation};
+pub use series::Series;
 pub use setup::Experiment;
 
 /// The single-precision kernel of this build (vector width and instruction set), e.g.
@@ -89,6 +95,8 @@ pub struct Simulation {
     /// The plan's values passed [`RenderPlan::validate_values`] (false only with
     /// `-allow_nonfinite`: the exact kernel renders it).
     checked: bool,
+    /// Write Fdump.bin with the outputs (when `-hkl` was read).
+    write_dump: bool,
 }
 
 /// Everything derived from a rendered image, ready to be written.
@@ -126,35 +134,24 @@ impl Simulation {
         args: &[S],
         time_seed: i64,
     ) -> Result<Simulation> {
-        let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-        // on the library's pool: reading a large HKL file is parallel
-        let exp = pool::install(|| setup::resolve(&args, time_seed))??;
-        let plan = exp.plan();
-        plan.validate_sizes()?;
-        // values beyond the checked ranges (only with -allow_nonfinite, which asks for
-        // nanoBragg.c's NaN images) are rendered by the exact kernel
-        let checked = match plan.validate_values() {
-            Err(_) if exp.opts.allow_nonfinite => false,
-            r => r.map(|()| true)?,
-        };
-        let o = &exp.opts;
-        let extra = 2 * u128::from(o.write_noise)
-            + u128::from(o.write_pgm)
-            + u128::from(o.pngfile.is_some());
-        let auto = |m: String| {
-            format!(
-                "{m}; -oversample {} was chosen automatically from the crystal size (-N, -xtalsize): give -oversample to set it",
-                plan.oversample
-            )
-        };
-        memory::check_plan(&plan, extra, checked && uses_simd(&plan, o.precision))
-            .and_then(|()| memory::check_work(&plan))
-            .map_err(|e| match e {
-                Error::Memory(m) if o.oversample <= 0 => Error::Memory(auto(m)),
-                Error::Invalid(m) if o.oversample <= 0 => Error::Invalid(auto(m)),
-                e => e,
-            })?;
-        Ok(Simulation { exp, plan, checked })
+        Prepared::from_args_with_time_seed(args, time_seed)?.base()
+    }
+
+    /// A simulation of an experiment and its plan, checked by the caller (see
+    /// [`Prepared::simulation`]); `checked`: the plan passed [`RenderPlan::validate_values`].
+    pub fn from_parts(exp: Experiment, plan: RenderPlan, checked: bool) -> Simulation {
+        Simulation {
+            exp,
+            plan,
+            checked,
+            write_dump: true,
+        }
+    }
+
+    /// Whether [`Simulation::finish`] also writes Fdump.bin (when `-hkl` was read; on by
+    /// default). A series writes it with its first image only.
+    pub fn set_write_dump(&mut self, on: bool) {
+        self.write_dump = on;
     }
 
     pub fn experiment(&self) -> &Experiment {
@@ -202,15 +199,35 @@ impl Simulation {
         }
     }
 
-    /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
-    pub fn products(&self, r: &Rendered) -> Result<Products> {
-        pool::install(|| self.products_here(r))
+    /// As [`Simulation::render`], on the calling thread alone (a series renders several small
+    /// images at once this way); the same image, bit for bit.
+    pub fn render_serial(&self, obs: &mut dyn Observer) -> Result<Rendered> {
+        if uses_simd(&self.plan, self.precision()) {
+            kernel::render_serial(&self.plan, &kernel::simd::Simd::default(), obs)
+        } else {
+            kernel::render_serial(&self.plan, &kernel::exact::Exact, obs)
+        }
     }
 
-    fn products_here(&self, r: &Rendered) -> Products {
+    /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
+    pub fn products(&self, r: &Rendered) -> Result<Products> {
+        if r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some()) {
+            // a small image: on this thread, without handing it to the pool and back
+            return Ok(self.products_here(r, false));
+        }
+        pool::install(|| self.products_here(r, true))
+    }
+
+    /// The products, with the pool's threads when `parallel`.
+    fn products_here(&self, r: &Rendered, parallel: bool) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
-        let (stats, int_scale, int_pixels) = if r.exact {
+        let (stats, int_scale, int_pixels) = if !parallel {
+            let stats = stats::of(plan, r);
+            let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
+            let int_pixels = output::int_image_serial(plan, &r.image, int_scale, o.adc);
+            (stats, int_scale, int_pixels)
+        } else if r.exact {
             // the integer image needs only max_I: compute it beside the serial sums
             let int_scale = output::int_scale(o.intfile_scale, stats::max(plan, &r.image).0);
             let (stats, int_pixels) = rayon::join(
@@ -286,12 +303,13 @@ impl Simulation {
     pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Products> {
         let floatfile = &self.exp.opts.floatfile;
         let bytes = io::float::le_bytes(&r.image);
+        let threads = r.image.len() >= THREADED_WRITES;
         std::thread::scope(|sc| {
-            let float = sc.spawn(|| io::stage(floatfile, &|w| w.write_all(&bytes)));
+            let float = Job::start(sc, threads, || {
+                io::stage(floatfile, &|w| w.write_all(&bytes))
+            });
             let p = self.products(r);
-            let float = float
-                .join()
-                .unwrap_or_else(|_| Err(Error::output(floatfile, "writer thread failed")));
+            let float = float.join(floatfile);
             let p = p?;
             self.commit_outputs(r, &p, float, say)?;
             Ok(p)
@@ -299,7 +317,7 @@ impl Simulation {
     }
 
     /// Write every configured output file of a render whose products are `p` (all or nothing,
-    /// see [`io::stage`]), then call `say` with each line the reference prints, in its order.
+    /// see [`io::stage()`]), then call `say` with each line the reference prints, in its order.
     /// Fdump.bin is written when `-hkl` was read; if it cannot be written a warning line is
     /// reported and the run goes on, as in the reference.
     pub fn write_outputs(
@@ -351,15 +369,18 @@ impl Simulation {
             ),
             _ => None,
         };
+        let threads = r.image.len() >= THREADED_WRITES;
         let (int, pgm, noise, png, dump) = std::thread::scope(|sc| {
-            let int = sc.spawn(|| io::stage(&o.intfile, &int_writer));
+            let int = Job::start(sc, threads, || io::stage(&o.intfile, &int_writer));
             let noise = noise_writer
                 .as_ref()
-                .map(|nw| sc.spawn(|| io::stage(&o.noisefile, nw)));
+                .map(|nw| Job::start(sc, threads, || io::stage(&o.noisefile, nw)));
             let dump = match &self.exp.f_source {
-                setup::FSource::Text(g) => Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
-                    g.write_fdump(w)
-                })),
+                setup::FSource::Text(g) if self.write_dump => {
+                    Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
+                        g.write_fdump(w)
+                    }))
+                }
                 _ => None,
             };
             let pgm = pgm_bytes
@@ -369,14 +390,10 @@ impl Simulation {
                 (Some(f), Some(b)) => Some(io::stage(f, &|w: &mut dyn Write| w.write_all(b))),
                 _ => None,
             };
-            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<io::Staged>>, f: &str| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::output(f, "writer thread failed")))
-            };
             (
-                joined(int, &o.intfile),
+                int.join(&o.intfile),
                 pgm,
-                noise.map(|h| joined(h, &o.noisefile)),
+                noise.map(|h| h.join(&o.noisefile)),
                 png,
                 dump,
             )
@@ -604,6 +621,40 @@ fn trace_lines(
         ));
     }
     v
+}
+
+/// Images of at least this many pixels write their files on threads of their own; smaller ones
+/// (a series of small images) at once, where starting a thread costs more than it saves.
+const THREADED_WRITES: usize = 1 << 16;
+
+/// An output being written: on its own thread, or already written.
+enum Job<'s, T> {
+    Done(T),
+    Thread(std::thread::ScopedJoinHandle<'s, T>),
+}
+
+impl<'s> Job<'s, Result<io::Staged>> {
+    /// Run `f` on a thread of `sc` when `thread`, else now.
+    fn start<'e, F>(sc: &'s std::thread::Scope<'s, 'e>, thread: bool, f: F) -> Self
+    where
+        F: FnOnce() -> Result<io::Staged> + Send + 's,
+    {
+        if thread {
+            Job::Thread(sc.spawn(f))
+        } else {
+            Job::Done(f())
+        }
+    }
+
+    /// The staged output of `file`.
+    fn join(self, file: &str) -> Result<io::Staged> {
+        match self {
+            Job::Done(r) => r,
+            Job::Thread(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::output(file, "writer thread failed"))),
+        }
+    }
 }
 
 /// Render a plan with the kernel for `precision` (errors: see [`kernel::render`]).

@@ -3,34 +3,36 @@
 //! reference's status for usage and fatal errors).
 #![allow(non_snake_case)]
 
+mod series_cli;
+
 use nanobragg::Simulation;
 use nanobragg::kernel::{InterpTrigger, Observer};
 use std::io::Write;
 use std::process::ExitCode;
 
-const EXIT_ERROR: u8 = 9;
+pub(crate) const EXIT_ERROR: u8 = 9;
 
 /// Prints the reference's progress lines and the interpolation warning as rows complete, and
 /// on a terminal a progress bar on stderr for renders that take more than a second.
-struct Console<'a, W: Write> {
-    out: &'a mut W,
-    progress: bool,
-    interp_warning: bool,
-    total: usize,
-    done: usize,
-    bar: Bar,
+pub(crate) struct Console<'a, W: Write> {
+    pub(crate) out: &'a mut W,
+    pub(crate) progress: bool,
+    pub(crate) interp_warning: bool,
+    pub(crate) total: usize,
+    pub(crate) done: usize,
+    pub(crate) bar: Bar,
 }
 
 /// The stderr progress bar: shown only when stderr is a terminal, `-noprogress` is absent and
 /// the render has run for a second.
-struct Bar {
+pub(crate) struct Bar {
     enabled: bool,
     start: std::time::Instant,
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Bar {
-    fn new(enabled: bool) -> Bar {
+    pub(crate) fn new(enabled: bool) -> Bar {
         use std::io::IsTerminal;
         Bar {
             enabled: enabled && std::io::stderr().is_terminal(),
@@ -62,7 +64,7 @@ impl Bar {
         }
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
@@ -160,7 +162,7 @@ fn main() -> ExitCode {
 
 /// Write one line to stderr. A stderr that cannot be written (closed, `2>/dev/full`) must
 /// never stop a run or panic, so failures are ignored.
-fn to_stderr(line: &str) {
+pub(crate) fn to_stderr(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
@@ -182,8 +184,53 @@ fn handle_signals() {
 }
 
 fn run(args: &[String]) -> nanobragg::Result<()> {
-    let t0 = std::time::Instant::now();
     handle_signals();
+    if args.iter().any(|a| a == "-merge") {
+        return merge(args);
+    }
+    if args.iter().any(|a| a == "-images" || a == "-shots") {
+        return series_cli::run(args);
+    }
+    run_single(args)
+}
+
+/// `-merge FILE`: join the ranks' manifest parts; exit status 1 when images are missing.
+fn merge(args: &[String]) -> nanobragg::Result<()> {
+    let [flag, file] = args else {
+        return Err(nanobragg::Error::usage(
+            "-merge takes the manifest and nothing else: nanoBragg -merge series.jsonl",
+        ));
+    };
+    debug_assert_eq!(flag, "-merge");
+    let m = nanobragg::series::manifest::merge(file)?;
+    println!(
+        "{file}: {} of {} images listed ({} files read, {:.1} s of rendering)",
+        m.present,
+        m.images,
+        m.parts.len(),
+        m.seconds
+    );
+    if m.images == 0 {
+        return Err(nanobragg::Error::input(
+            file,
+            None,
+            "no manifest entries here or in its rank parts",
+        ));
+    }
+    if !m.missing.is_empty() {
+        println!(
+            "missing {} images: {}",
+            m.missing.len(),
+            nanobragg::series::manifest::ranges(&m.missing)
+        );
+        let _ = std::io::stdout().flush();
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn run_single(args: &[String]) -> nanobragg::Result<()> {
+    let t0 = std::time::Instant::now();
     // start the worker threads now: they come up while the command line and input files are
     // read, instead of when the first parallel work (a large HKL file, the render) waits
     nanobragg::pool::get(None)?;
@@ -197,7 +244,23 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
         }
     };
     let sim = Simulation::from_args(args)?;
+    // one image split across the ranks of an MPI launch: ranks other than 0 only render
+    #[cfg(feature = "mpi")]
+    let world = nanobragg::mpi::World::from_launcher().filter(|w| w.size > 1);
+    #[cfg(feature = "mpi")]
+    if let Some(w) = world.as_ref().filter(|w| w.rank != 0) {
+        if let Err(e) = nanobragg::mpi::render_split(w, &sim, &mut nanobragg::kernel::Silent) {
+            to_stderr(&format!("nanoBragg: error: rank {}: {e}", w.rank));
+            w.abort(EXIT_ERROR as i32);
+        }
+        return Ok(());
+    }
     // a bad output path costs no render time
+    #[cfg(feature = "mpi")]
+    if let (Err(e), Some(w)) = (sim.check_outputs(), world.as_ref()) {
+        to_stderr(&format!("nanoBragg: error: {e}"));
+        w.abort(EXIT_ERROR as i32);
+    }
     sim.check_outputs()?;
     lap("setup");
     for w in sim.warnings() {
@@ -219,6 +282,18 @@ fn run(args: &[String]) -> nanobragg::Result<()> {
         done: 0,
         bar: Bar::new(opts.progress),
     };
+    #[cfg(feature = "mpi")]
+    let rendered = match world.as_ref() {
+        Some(w) => match nanobragg::mpi::render_split(w, &sim, &mut console) {
+            Ok(r) => Ok(r.expect("rank 0 has the image")),
+            Err(e) => {
+                to_stderr(&format!("nanoBragg: error: {e}"));
+                w.abort(EXIT_ERROR as i32);
+            }
+        },
+        None => sim.render(&mut console),
+    };
+    #[cfg(not(feature = "mpi"))]
     let rendered = sim.render(&mut console);
     console.bar.finish();
     let rendered = rendered?;

@@ -237,6 +237,23 @@ pub struct Options {
     pub fix_cell: bool,
     /// Write images with NaN or infinite pixels (`-allow_nonfinite`) instead of refusing.
     pub allow_nonfinite: bool,
+
+    // ---- series and clusters (this program's; see `crate::series`) ----
+    /// `-images N`: a series of N images (`None`: one image, file names taken literally).
+    pub images: Option<u64>,
+    /// `-shots FILE`: per-image options, one line per image.
+    pub shots: Option<String>,
+    /// `-rank r -ranks n`: this process's share of the series.
+    pub rank: Option<u64>,
+    pub ranks: Option<u64>,
+    /// `-manifest FILE`: the series manifest.
+    pub manifest: Option<String>,
+    /// `-merge FILE`: join a manifest's rank parts (no rendering).
+    pub merge: Option<String>,
+    /// `-random_fluence R`: per-image fluence, log-normal, relative rms R.
+    pub random_fluence: Option<f64>,
+    /// `-random_N lo hi`: per-image unit cells, uniform integers.
+    pub random_n: Option<[u32; 2]>,
 }
 
 impl Options {
@@ -341,6 +358,14 @@ impl Options {
             fix_quirks: false,
             fix_cell: false,
             allow_nonfinite: false,
+            images: None,
+            shots: None,
+            rank: None,
+            ranks: None,
+            manifest: None,
+            merge: None,
+            random_fluence: None,
+            random_n: None,
         }
     }
 }

@@ -21,31 +21,45 @@ pub fn int_scale(requested: f64, max_i: f64) -> f64 {
 }
 
 /// Integer image: ROI pixels become floor(float32(value·scale + adc + 0.5)) after clipping to
-/// [0, 65535]; pixels outside the ROI are 0.
+/// [0, 65535]; pixels outside the ROI are 0. Rows in parallel on the current pool.
 pub fn int_image(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<u16> {
     use rayon::prelude::*;
-    let (fr, sr) = crate::stats::roi_ranges(plan);
     let mut out = vec![0u16; image.len()];
-    let f = plan.fpixels;
-    out.par_chunks_mut(f)
+    out.par_chunks_mut(plan.fpixels.max(1))
         .enumerate()
-        .filter(|(s, _)| sr.contains(s))
-        .for_each(|(s, row)| {
-            let src = &image[s * f + fr.start..s * f + fr.end];
-            for (px, &v) in row[fr.clone()].iter_mut().zip(src) {
-                // clipped to [0, 65535]; NaN fails both tests and becomes 0, as the
-                // reference's int conversion leaves it after 16-bit truncation. Written
-                // branch-free so that the loop vectorises.
-                let t = v as f64 * scale + adc;
-                let t = if t > 0.0 { t } else { 0.0 };
-                let t = if t < 65535.0 { t } else { 65535.0 };
-                let x = (t + 0.5) as f32;
-                // SAFETY: x is finite and in [0.5, 65535.5], so the conversion is defined; for
-                // positive values truncation is the reference's floor.
-                *px = unsafe { x.to_int_unchecked::<i32>() } as u16;
-            }
-        });
+        .for_each(|(s, row)| int_row(plan, image, scale, adc, s, row));
     out
+}
+
+/// As [`int_image`], on the calling thread (small images).
+pub fn int_image_serial(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<u16> {
+    let mut out = vec![0u16; image.len()];
+    for (s, row) in out.chunks_mut(plan.fpixels.max(1)).enumerate() {
+        int_row(plan, image, scale, adc, s, row);
+    }
+    out
+}
+
+/// Row `s` of the integer image (left 0 outside the ROI).
+fn int_row(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64, s: usize, row: &mut [u16]) {
+    let (fr, sr) = crate::stats::roi_ranges(plan);
+    if !sr.contains(&s) {
+        return;
+    }
+    let f = plan.fpixels;
+    let src = &image[s * f + fr.start..s * f + fr.end];
+    for (px, &v) in row[fr.clone()].iter_mut().zip(src) {
+        // clipped to [0, 65535]; NaN fails both tests and becomes 0, as the reference's int
+        // conversion leaves it after 16-bit truncation. Written branch-free so that the loop
+        // vectorises.
+        let t = v as f64 * scale + adc;
+        let t = if t > 0.0 { t } else { 0.0 };
+        let t = if t < 65535.0 { t } else { 65535.0 };
+        let x = (t + 0.5) as f32;
+        // SAFETY: x is finite and in [0.5, 65535.5], so the conversion is defined; for
+        // positive values truncation is the reference's floor.
+        *px = unsafe { x.to_int_unchecked::<i32>() } as u16;
+    }
 }
 
 /// PGM scale: `-pgmscale` when positive, else 250/(5·rmsd), or the integer scale if rmsd = 0.

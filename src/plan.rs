@@ -30,8 +30,9 @@ pub struct RenderPlan {
     pub spixels: usize,
     /// Inclusive region of interest: xmin, xmax, ymin, ymax.
     pub roi: [i64; 4],
-    /// Optional mask (fpixels·spixels values): pixels where it is 0 are skipped.
-    pub mask: Option<Vec<u16>>,
+    /// Optional mask (fpixels·spixels values): pixels where it is 0 are skipped. Shared by
+    /// the plans of a series.
+    pub mask: Option<std::sync::Arc<Vec<u16>>>,
     /// Pixel edge and sub-pixels per edge.
     pub pixel_size: f64,
     pub oversample: u32,
@@ -278,15 +279,19 @@ impl RenderPlan {
         pos
     }
 
-    /// Check the plan describes a renderable experiment: [`RenderPlan::validate_sizes`] and
+    /// Check the plan describes a renderable experiment: [`validate_grid`], [`RenderPlan::validate_sizes`] and
     /// [`RenderPlan::validate_values`] (the C kernel entry relies on this; the names are those
     /// of `nb_kernel_params`).
     pub fn validate(&self) -> crate::error::Result<()> {
+        if let Some(g) = &self.hkl {
+            validate_grid(g)?;
+        }
         self.validate_sizes()?;
         self.validate_values()
     }
 
-    /// Sizes consistent and counts positive: what the kernels need to run safely.
+    /// Sizes consistent and counts positive: what the kernels need to run safely (the
+    /// structure-factor grid apart: [`validate_grid`]).
     pub fn validate_sizes(&self) -> crate::error::Result<()> {
         use crate::error::Error;
         let bad = |m: String| Err(Error::invalid(m));
@@ -322,36 +327,17 @@ impl RenderPlan {
         if self.mask.as_ref().is_some_and(|m| m.len() != pixels) {
             return bad("the mask size does not match the detector".into());
         }
-        if let Some(g) = &self.hkl {
-            let n = g
-                .range
-                .iter()
-                .try_fold(1usize, |a, r| a.checked_mul(usize::try_from(*r).ok()? + 1));
-            if n != Some(g.data.len()) || g.range.iter().any(|r| *r < 1) {
-                return bad(
-                    "the structure-factor grid size does not match its index ranges".into(),
-                );
-            }
-        }
         Ok(())
     }
 
     /// Every value finite and within the ranges the command line accepts, so that the image
     /// is finite where the arithmetic is (a run with `-allow_nonfinite` may skip this; it is
-    /// then rendered by the exact kernel).
+    /// then rendered by the exact kernel). The structure-factor grid is checked by
+    /// [`validate_grid`], once for all the images that share it.
     pub fn validate_values(&self) -> crate::error::Result<()> {
         use crate::error::Error;
         use crate::setup::{LAMBDA_RANGE, MAX_ANGLE, MAX_CELLS, MAX_F, MAX_LENGTH};
         let bad = |m: String| Err(Error::invalid(m));
-        if let Some(g) = &self.hkl
-            && let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F))
-        {
-            return bad(format!(
-                "a structure factor is {} (|F| must be finite and at most {})",
-                crate::cfmt::fmt_g(*v),
-                crate::cfmt::fmt_g(MAX_F)
-            ));
-        }
         let length = |name: &str, v: f64| -> crate::error::Result<()> {
             if v.is_finite() && v.abs() <= MAX_LENGTH {
                 Ok(())
@@ -454,4 +440,27 @@ impl RenderPlan {
         }
         Ok(())
     }
+}
+
+/// Check a structure-factor grid: its size matches its index ranges, every value is finite
+/// and at most [`crate::setup::MAX_F`].
+pub fn validate_grid(g: &HklGrid) -> crate::error::Result<()> {
+    use crate::error::Error;
+    use crate::setup::MAX_F;
+    let bad = |m: String| Err(Error::invalid(m));
+    let n = g
+        .range
+        .iter()
+        .try_fold(1usize, |a, r| a.checked_mul(usize::try_from(*r).ok()? + 1));
+    if n != Some(g.data.len()) || g.range.iter().any(|r| *r < 1) {
+        return bad("the structure-factor grid size does not match its index ranges".into());
+    }
+    if let Some(v) = g.data.iter().find(|v| !(v.abs() <= MAX_F)) {
+        return bad(format!(
+            "a structure factor is {} (|F| must be finite and at most {})",
+            crate::cfmt::fmt_g(*v),
+            crate::cfmt::fmt_g(MAX_F)
+        ));
+    }
+    Ok(())
 }

@@ -1085,3 +1085,116 @@ extern "C" fn collect_line(line: *const c_char, user: *mut c_void) {
         s.push('\n');
     }
 }
+
+#[test]
+fn series_misuse_and_images() {
+    const SERIES: &str = "-default_F 100 -cell 100 100 100 90 90 90 -N 3 -detpixels 24 -pixel 0.4 -osc 0.5 -nonoise -nopgm -precision double -images 3 -floatfile f_%d.bin -intfile i_%d.img";
+    let a = argv(SERIES);
+    let mut series = null_mut();
+    // SAFETY (all calls below): the pointers are NULL on purpose or valid.
+    unsafe {
+        expect(
+            nb_series_create(a.ptrs.len() as i32, a.ptrs.as_ptr(), null_mut()),
+            nb_status::NB_ERR_NULL,
+            &["out"],
+        );
+        expect(
+            nb_series_create(-1, a.ptrs.as_ptr(), &mut series),
+            nb_status::NB_ERR_NULL,
+            &["argc"],
+        );
+        let bad = argv("-default_F 100 -cell 100 100 100 90 90 90 -images 3 -nonoise -nopgm");
+        expect(
+            nb_series_create(bad.ptrs.len() as i32, bad.ptrs.as_ptr(), &mut series),
+            nb_status::NB_ERR_USAGE,
+            &["-floatfile", "%d"],
+        );
+        assert!(series.is_null());
+        assert_eq!(
+            nb_series_create(a.ptrs.len() as i32, a.ptrs.as_ptr(), &mut series),
+            nb_status::NB_OK
+        );
+        let (mut n, mut f, mut s) = (0u64, 0usize, 0usize);
+        expect(
+            nb_series_info(null(), &mut n, &mut f, &mut s),
+            nb_status::NB_ERR_NULL,
+            &["series"],
+        );
+        assert_eq!(
+            nb_series_info(series, &mut n, &mut f, &mut s),
+            nb_status::NB_OK
+        );
+        assert_eq!((n, f, s), (3, 24, 24));
+        assert_eq!(
+            nb_series_info(series, null_mut(), null_mut(), null_mut()),
+            nb_status::NB_OK
+        );
+        let mut buf = vec![0f32; 24 * 24];
+        let mut st = new_stats();
+        let p = nb_precision::NB_PRECISION_DEFAULT as i32;
+        expect(
+            nb_series_render_image(null(), 1, p, buf.as_mut_ptr(), buf.len(), null_mut()),
+            nb_status::NB_ERR_NULL,
+            &["series"],
+        );
+        expect(
+            nb_series_render_image(series, 1, p, null_mut(), buf.len(), null_mut()),
+            nb_status::NB_ERR_NULL,
+            &["buffer"],
+        );
+        for bad_image in [0, 4] {
+            expect(
+                nb_series_render_image(
+                    series,
+                    bad_image,
+                    p,
+                    buf.as_mut_ptr(),
+                    buf.len(),
+                    null_mut(),
+                ),
+                nb_status::NB_ERR_INVALID,
+                &["not in the series", "1 to 3"],
+            );
+        }
+        expect(
+            nb_series_render_image(series, 1, p, buf.as_mut_ptr(), 7, null_mut()),
+            nb_status::NB_ERR_LENGTH,
+            &["7 floats"],
+        );
+        expect(
+            nb_series_render_image(series, 1, 99, buf.as_mut_ptr(), buf.len(), null_mut()),
+            nb_status::NB_ERR_INVALID,
+            &["precision 99"],
+        );
+        let mut wrong = new_stats();
+        wrong.struct_size = 3;
+        expect(
+            nb_series_render_image(series, 1, p, buf.as_mut_ptr(), buf.len(), &mut wrong),
+            nb_status::NB_ERR_INVALID,
+            &["struct_size"],
+        );
+        // image i is the library's Series::image(i)
+        let lib =
+            nanobragg::Series::from_args(&SERIES.split_whitespace().collect::<Vec<_>>()).unwrap();
+        for i in 1..=3u64 {
+            assert_eq!(
+                nb_series_render_image(series, i, p, buf.as_mut_ptr(), buf.len(), &mut st),
+                nb_status::NB_OK
+            );
+            assert_eq!(last_error(), "");
+            let want = lib
+                .image(i)
+                .unwrap()
+                .render(&mut nanobragg::kernel::Silent)
+                .unwrap();
+            assert_eq!(buf, want.image, "image {i}");
+            assert_eq!(
+                st.sum,
+                nanobragg::stats::of(lib.image(i).unwrap().plan(), &want).sum
+            );
+            assert_eq!(st.exact_kernel, 1);
+        }
+        nb_series_free(series);
+        nb_series_free(null_mut());
+    }
+}

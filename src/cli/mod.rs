@@ -161,12 +161,88 @@ pub fn parse_into(
     o: &mut Options,
     warnings: &mut Vec<String>,
 ) -> Result<Action, Error> {
+    parse_report(args, o, warnings).map(|r| r.action)
+}
+
+/// What a parse did besides setting options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub action: Action,
+    /// Some option test found fewer arguments after it than it reads (so arguments appended
+    /// to the line could change what it does: `-misset_seed` near the end, `-curved_det` last).
+    pub lookahead_short: bool,
+    /// The options the user meant, by argument index (the test with the longest matching key
+    /// of each option argument).
+    pub keys: Vec<(usize, Key)>,
+}
+
+/// Options an image of a series may change (`-shots` lines, the options a series derives for
+/// its images): spindle start, orientation, seeds, fluence, cell counts, the matrix file and
+/// the output files.
+pub fn per_image(k: Key) -> bool {
+    use Key::*;
+    matches!(
+        k,
+        Phi | Misset
+            | MissetRandom
+            | MissetSeed
+            | Seed
+            | MosaicSeed
+            | Fluence
+            | N
+            | Na
+            | Nb
+            | Nc
+            | Mat
+            | Floatfile
+            | Intfile
+            | Pgmfile
+            | Noisefile
+            | Pngfile
+            | Nonoise
+            | Nopgm
+    )
+}
+
+/// Parse an image's own options into `o` (the command line's options): only the kinds of
+/// [`per_image`] are accepted. Returns the keys given.
+pub fn parse_per_image(
+    args: &[String],
+    o: &mut Options,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Key>, Error> {
+    let mut scratch = o.clone();
+    let r = parse_report(args, &mut scratch, warnings)?;
+    if let Some((i, _)) = r.keys.iter().find(|(_, k)| !per_image(*k)) {
+        return Err(Error::usage(format!(
+            "{} cannot change from one image to the next (every image shares it); an image may set -phi, -misset, -misset_seed, -seed, -mosaic_seed, -fluence, -N/-Na/-Nb/-Nc, -mat and its output files",
+            crate::cfmt::clip(&args[*i])
+        )));
+    }
+    if r.action != Action::Run {
+        return Err(Error::usage(
+            "-help and -version are not options of an image",
+        ));
+    }
+    *o = scratch;
+    Ok(r.keys.into_iter().map(|(_, k)| k).collect())
+}
+
+/// As [`parse_into`], with a [`Report`].
+pub fn parse_report(
+    args: &[String],
+    o: &mut Options,
+    warnings: &mut Vec<String>,
+) -> Result<Report, Error> {
     let fix = o.fix_quirks || args.iter().any(|a| a == "-fix_quirks");
     o.fix_quirks = fix;
     let argc = args.len();
     // Arguments claimed as values by some option (so a non-option word there is fine).
     let mut claimed = vec![false; argc];
     let mut action = Action::Run;
+    let mut lookahead_short = false;
+    let mut keys = Vec::new();
+    let mut misset_quirks: Vec<usize> = Vec::new();
     for i in 0..argc {
         let arg = args[i].as_str();
         if !arg.starts_with('-') {
@@ -216,7 +292,11 @@ pub fn parse_into(
                 continue; // -fix_quirks: no accidental -misset / -twotheta from longer options
             }
             let avail = argc - i - 1;
+            if primary && keys.last() != Some(&(i, e.key)) {
+                keys.push((i, e.key));
+            }
             if avail < e.need {
+                lookahead_short = true;
                 if e.key == Key::CurvedDet && primary {
                     if fix {
                         o.curved_det = true;
@@ -245,7 +325,21 @@ pub fn parse_into(
                 strict: primary && !claimed[i],
                 notes: Default::default(),
             };
+            let before = warnings.len();
             let used = apply(e.key, arg, &v, o, fix, warnings, primary, &mut action)?;
+            match e.key {
+                // the accidental misset angles: warned about only while no later -misset
+                // replaces them (otherwise nothing the user asked for changed)
+                Key::Misset if !primary && warnings.len() > before => {
+                    misset_quirks.push(warnings.len() - 1);
+                }
+                Key::Misset | Key::MissetRandom if primary => {
+                    for w in misset_quirks.drain(..).rev() {
+                        warnings.remove(w);
+                    }
+                }
+                _ => {}
+            }
             warnings.append(&mut v.notes.borrow_mut());
             for c in claimed.iter_mut().skip(i + 1).take(used) {
                 *c = true;
@@ -264,7 +358,13 @@ pub fn parse_into(
             return Err(missing_value(arg, e));
         }
     }
-    Ok(action)
+    // one key per argument (the first of the tests it meant)
+    keys.dedup_by_key(|(i, _)| *i);
+    Ok(Report {
+        action,
+        lookahead_short,
+        keys,
+    })
 }
 
 fn longest_key(e: &Entry, arg: &str) -> usize {
@@ -351,6 +451,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// One option test being applied: the argument, its values and the parse's context.
+struct Ctx<'a, 'v> {
+    arg: &'a str,
+    v: &'a Values<'v>,
+    fix: bool,
+    primary: bool,
+    warnings: &'a mut Vec<String>,
+    action: &'a mut Action,
+}
+
+/// Applies the options of one help topic: `Ok(None)` when `key` is not one of them.
+type Applier = fn(Key, &mut Ctx, &mut Options) -> Result<Option<usize>, Error>;
+
 /// Apply one option test. Returns how many following arguments it read.
 #[allow(clippy::too_many_arguments)]
 fn apply(
@@ -363,9 +476,41 @@ fn apply(
     primary: bool,
     action: &mut Action,
 ) -> Result<usize, Error> {
+    let mut cx = Ctx {
+        arg,
+        v,
+        fix,
+        primary,
+        warnings,
+        action,
+    };
+    const APPLIERS: [Applier; 9] = [
+        apply_crystal,
+        apply_rotation,
+        apply_beam,
+        apply_geometry,
+        apply_physics,
+        apply_background,
+        apply_output,
+        apply_program,
+        apply_series,
+    ];
+    for f in APPLIERS {
+        if let Some(n) = f(key, &mut cx, o)? {
+            return Ok(n);
+        }
+    }
+    Err(Error::usage(format!("{arg}: option not handled")))
+}
+
+/// Crystal and structure-factor options.
+fn apply_crystal(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let arg = cx.arg;
+    let primary = cx.primary;
     let mm = |x: f64| x / 1000.0;
     let deg = |x: f64| x / RTD;
-    Ok(match key {
+    Ok(Some(match key {
         Key::Na => {
             o.n_cells[0] = v.cells(0)?;
             1
@@ -407,7 +552,7 @@ fn apply(
         Key::Misset => {
             let ang = [deg(v.f(0)?), deg(v.f(1)?), deg(v.f(2)?)];
             if !primary {
-                warnings.push(format!(
+                cx.warnings.push(format!(
                     "{arg} {} is also read as misset angles ({}, {}, {} deg), as nanoBragg.c does{}; -fix_quirks reads it only as a seed",
                     v.vals[0],
                     crate::cfmt::fmt_g(ang[0] * RTD),
@@ -440,165 +585,104 @@ fn apply(
             v.f(0)?;
             1
         }
-        Key::Xbeam => {
-            o.xbeam = mm(v.f(0)?);
-            o.pivot = Pivot::Beam;
+        Key::Mat => {
+            o.matfile = Some(v.s(0));
             1
         }
-        Key::Ybeam => {
-            o.ybeam = mm(v.f(0)?);
-            o.pivot = Pivot::Beam;
+        Key::Hkl => {
+            o.hklfile = Some(v.s(0));
             1
         }
-        Key::Xclose => {
-            o.xclose = mm(v.f(0)?);
-            o.pivot = Pivot::Sample;
+        Key::DefaultF => {
+            o.default_f = v.f(0)?;
             1
         }
-        Key::Yclose => {
-            o.yclose = mm(v.f(0)?);
-            o.pivot = Pivot::Sample;
+        Key::Dump => {
+            o.dumpfile = v.s(0);
             1
         }
-        Key::Orgx => {
-            o.orgx = v.f(0)?;
-            o.pivot = Pivot::Sample;
+        Key::Interpolate => {
+            o.interpolate = Interpolation::On;
+            0
+        }
+        Key::Nointerpolate => {
+            o.interpolate = Interpolation::Off;
+            0
+        }
+        Key::RoundXtal => {
+            o.shape = Shape::Round;
+            0
+        }
+        Key::SquareXtal => {
+            o.shape = Shape::Square;
+            0
+        }
+        Key::GaussXtal => {
+            o.shape = Shape::Gauss;
+            0
+        }
+        Key::TophatSpots => {
+            o.shape = Shape::Tophat;
+            0
+        }
+        Key::Fudge => {
+            o.fudge = v.f(0)?;
             1
         }
-        Key::Orgy => {
-            o.orgy = v.f(0)?;
-            o.pivot = Pivot::Sample;
+        Key::MissetSeed => {
+            o.misset_seed = -(v.i(0)? as i64);
             1
         }
-        Key::Pivot => {
-            let w = &v.vals[0];
-            let sample = w.contains("sample");
-            let beam = w.contains("beam");
-            if v.strict && !sample && !beam {
-                return Err(Error::usage(format!(
-                    "{arg}: expected 'beam' or 'sample', got '{}'",
-                    crate::cfmt::clip(w)
-                )));
-            }
-            if sample {
-                o.pivot = Pivot::Sample;
-            }
-            if beam {
-                o.pivot = Pivot::Beam;
-            }
-            o.pivot_given = true;
+        _ => return Ok(None),
+    }))
+}
+
+/// Rotation and mosaicity options.
+fn apply_rotation(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let deg = |x: f64| x / RTD;
+    Ok(Some(match key {
+        Key::SpindleAxis => custom_vector(o, v, |o| &mut o.spindle)?,
+        Key::Mosaic => {
+            o.mosaic_spread = deg(v.f(0)?);
             1
         }
-        Key::Mosflm => set_convention(o, Convention::Mosflm, Pivot::Beam),
-        Key::Xds => set_convention(o, Convention::Xds, Pivot::Sample),
-        Key::Adxv => set_convention(o, Convention::Adxv, Pivot::Beam),
-        Key::Denzo => set_convention(o, Convention::Denzo, Pivot::Beam),
-        Key::Dials => set_convention(o, Convention::Dials, Pivot::Beam),
-        Key::FdetVector => custom_vector(o, v, |o| &mut o.fdet)?,
-        Key::SdetVector => custom_vector(o, v, |o| &mut o.sdet)?,
-        Key::OdetVector => custom_vector(o, v, |o| &mut o.odet)?,
+        Key::MosaicDomains => {
+            o.mosaic_domains = v.i(0)?;
+            1
+        }
+        Key::Phi => {
+            o.phi0 = deg(v.f(0)?);
+            1
+        }
+        Key::Osc => {
+            o.osc = deg(v.f(0)?);
+            1
+        }
+        Key::Phistep => {
+            o.phistep = deg(v.f(0)?);
+            1
+        }
+        Key::Phisteps => {
+            o.phisteps = v.i(0)?;
+            1
+        }
+        Key::MosaicSeed => {
+            o.mosaic_seed = -(v.i(0)? as i64);
+            1
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Beam and source options.
+fn apply_beam(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let arg = cx.arg;
+    let mm = |x: f64| x / 1000.0;
+    Ok(Some(match key {
         Key::BeamVector => custom_vector(o, v, |o| &mut o.beam)?,
         Key::PolarVector => custom_vector(o, v, |o| &mut o.polar_vector)?,
-        Key::SpindleAxis => custom_vector(o, v, |o| &mut o.spindle)?,
-        Key::TwothetaAxis => custom_vector(o, v, |o| &mut o.twotheta_axis)?,
-        Key::Pix0Vector => {
-            o.convention = Convention::Custom;
-            o.pix0 = Some(v.v3()?);
-            3
-        }
-        Key::Distance => {
-            o.distance = mm(v.f(0)?);
-            o.pivot = Pivot::Beam;
-            1
-        }
-        Key::CloseDistance => {
-            o.close_distance = mm(v.f(0)?);
-            o.pivot = Pivot::Sample;
-            1
-        }
-        Key::DetectorAbs => {
-            let w = &v.vals[0];
-            if w.contains("inf") || atof(w) == 0.0 {
-                if v.strict && !w.contains("inf") {
-                    v.f(0)?;
-                }
-                o.detector_thick = 0.0;
-                o.detector_mu = 0.0;
-            } else {
-                o.detector_mu = 1.0 / (v.f(0)? * 1e-6);
-            }
-            1
-        }
-        Key::DetectorThick => {
-            o.detector_thick = v.f(0)? * 1e-6;
-            1
-        }
-        Key::DetectorThicksteps | Key::Thicksteps => {
-            o.detector_thicksteps = v.i(0)?;
-            1
-        }
-        Key::Twotheta => {
-            let x = v.f(0)?;
-            if !primary && x != 0.0 {
-                warnings.push(format!(
-                    "{arg} also sets the detector 2theta to {} deg and pivots about the sample, as nanoBragg.c does; -fix_quirks reads it only as an axis",
-                    v.vals[0]
-                ));
-            }
-            o.twotheta = deg(x);
-            o.pivot = Pivot::Sample;
-            1
-        }
-        Key::DetectorRotx => {
-            o.det_rot[0] = deg(v.f(0)?);
-            1
-        }
-        Key::DetectorRoty => {
-            o.det_rot[1] = deg(v.f(0)?);
-            1
-        }
-        Key::DetectorRotz => {
-            o.det_rot[2] = deg(v.f(0)?);
-            1
-        }
-        Key::Detsize => {
-            let x = mm(v.f(0)?);
-            o.detsize = [x, x];
-            1
-        }
-        Key::DetsizeF => {
-            o.detsize[0] = mm(v.f(0)?);
-            1
-        }
-        Key::DetsizeS => {
-            o.detsize[1] = mm(v.f(0)?);
-            1
-        }
-        Key::Detpixels => {
-            let n = v.count(0)?;
-            o.pixels = [n, n];
-            1
-        }
-        Key::DetpixelsF => {
-            o.pixels[0] = v.count(0)?;
-            1
-        }
-        Key::DetpixelsS => {
-            o.pixels[1] = v.count(0)?;
-            1
-        }
-        Key::CurvedDet => {
-            o.curved_det = true;
-            0
-        }
-        Key::Pixel => {
-            o.pixel_size = mm(v.f(0)?);
-            1
-        }
-        Key::PointPixel => {
-            o.point_pixel = true;
-            0
-        }
         Key::Polar => {
             o.polarization = v.f(0)?;
             o.nopolar = false;
@@ -607,26 +691,6 @@ fn apply(
         Key::Nopolar => {
             o.nopolar = true;
             0
-        }
-        Key::OversampleThick => {
-            o.oversample_thick = true;
-            0
-        }
-        Key::OversamplePolar => {
-            o.oversample_polar = true;
-            0
-        }
-        Key::OversampleOmega => {
-            o.oversample_omega = true;
-            0
-        }
-        Key::Oversample => {
-            o.oversample = v.i(0)?;
-            1
-        }
-        Key::Roi => {
-            o.roi = [v.i(0)?, v.i(1)?, v.i(2)?, v.i(3)?];
-            4
         }
         Key::Lambda => {
             o.lambda0 = v.f(0)? / 1.0e10;
@@ -650,14 +714,6 @@ fn apply(
         }
         Key::Beamsize => {
             o.beamsize = v.f(0)? / 1000.0;
-            1
-        }
-        Key::Mosaic => {
-            o.mosaic_spread = deg(v.f(0)?);
-            1
-        }
-        Key::MosaicDomains => {
-            o.mosaic_domains = v.i(0)?;
             1
         }
         Key::Dispersion => {
@@ -722,61 +778,247 @@ fn apply(
             o.round_div = false;
             0
         }
-        Key::Adc => {
-            o.adc = v.f(0)?;
+        Key::Sourcefile => {
+            o.sourcefile = Some(v.s(0));
             1
         }
-        Key::Phi => {
-            o.phi0 = deg(v.f(0)?);
+        Key::Coherent => 0,
+        _ => return Ok(None),
+    }))
+}
+
+/// Detector geometry options.
+fn apply_geometry(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let arg = cx.arg;
+    let primary = cx.primary;
+    let mm = |x: f64| x / 1000.0;
+    let deg = |x: f64| x / RTD;
+    Ok(Some(match key {
+        Key::Xbeam => {
+            o.xbeam = mm(v.f(0)?);
+            o.pivot = Pivot::Beam;
             1
         }
-        Key::Osc => {
-            o.osc = deg(v.f(0)?);
+        Key::Ybeam => {
+            o.ybeam = mm(v.f(0)?);
+            o.pivot = Pivot::Beam;
             1
         }
-        Key::Phistep => {
-            o.phistep = deg(v.f(0)?);
+        Key::Xclose => {
+            o.xclose = mm(v.f(0)?);
+            o.pivot = Pivot::Sample;
             1
         }
-        Key::Phisteps => {
-            o.phisteps = v.i(0)?;
+        Key::Yclose => {
+            o.yclose = mm(v.f(0)?);
+            o.pivot = Pivot::Sample;
             1
         }
-        Key::Dmin => {
-            o.dmin = v.f(0)? * 1e-10;
+        Key::Orgx => {
+            o.orgx = v.f(0)?;
+            o.pivot = Pivot::Sample;
             1
         }
-        Key::Mat => {
-            o.matfile = Some(v.s(0));
+        Key::Orgy => {
+            o.orgy = v.f(0)?;
+            o.pivot = Pivot::Sample;
             1
         }
-        Key::Hkl => {
-            o.hklfile = Some(v.s(0));
+        Key::Pivot => {
+            let w = &v.vals[0];
+            let sample = w.contains("sample");
+            let beam = w.contains("beam");
+            if v.strict && !sample && !beam {
+                return Err(Error::usage(format!(
+                    "{arg}: expected 'beam' or 'sample', got '{}'",
+                    crate::cfmt::clip(w)
+                )));
+            }
+            if sample {
+                o.pivot = Pivot::Sample;
+            }
+            if beam {
+                o.pivot = Pivot::Beam;
+            }
+            o.pivot_given = true;
             1
         }
-        Key::DefaultF => {
-            o.default_f = v.f(0)?;
+        Key::Mosflm => set_convention(o, Convention::Mosflm, Pivot::Beam),
+        Key::Xds => set_convention(o, Convention::Xds, Pivot::Sample),
+        Key::Adxv => set_convention(o, Convention::Adxv, Pivot::Beam),
+        Key::Denzo => set_convention(o, Convention::Denzo, Pivot::Beam),
+        Key::Dials => set_convention(o, Convention::Dials, Pivot::Beam),
+        Key::FdetVector => custom_vector(o, v, |o| &mut o.fdet)?,
+        Key::SdetVector => custom_vector(o, v, |o| &mut o.sdet)?,
+        Key::OdetVector => custom_vector(o, v, |o| &mut o.odet)?,
+        Key::TwothetaAxis => custom_vector(o, v, |o| &mut o.twotheta_axis)?,
+        Key::Pix0Vector => {
+            o.convention = Convention::Custom;
+            o.pix0 = Some(v.v3()?);
+            3
+        }
+        Key::Distance => {
+            o.distance = mm(v.f(0)?);
+            o.pivot = Pivot::Beam;
             1
         }
-        Key::Dump => {
-            o.dumpfile = v.s(0);
+        Key::CloseDistance => {
+            o.close_distance = mm(v.f(0)?);
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::Twotheta => {
+            let x = v.f(0)?;
+            if !primary && x != 0.0 {
+                cx.warnings.push(format!(
+                    "{arg} also sets the detector 2theta to {} deg and pivots about the sample, as nanoBragg.c does; -fix_quirks reads it only as an axis",
+                    v.vals[0]
+                ));
+            }
+            o.twotheta = deg(x);
+            o.pivot = Pivot::Sample;
+            1
+        }
+        Key::DetectorRotx => {
+            o.det_rot[0] = deg(v.f(0)?);
+            1
+        }
+        Key::DetectorRoty => {
+            o.det_rot[1] = deg(v.f(0)?);
+            1
+        }
+        Key::DetectorRotz => {
+            o.det_rot[2] = deg(v.f(0)?);
+            1
+        }
+        Key::Detsize => {
+            let x = mm(v.f(0)?);
+            o.detsize = [x, x];
+            1
+        }
+        Key::DetsizeF => {
+            o.detsize[0] = mm(v.f(0)?);
+            1
+        }
+        Key::DetsizeS => {
+            o.detsize[1] = mm(v.f(0)?);
+            1
+        }
+        Key::Detpixels => {
+            let n = v.count(0)?;
+            o.pixels = [n, n];
+            1
+        }
+        Key::DetpixelsF => {
+            o.pixels[0] = v.count(0)?;
+            1
+        }
+        Key::DetpixelsS => {
+            o.pixels[1] = v.count(0)?;
+            1
+        }
+        Key::CurvedDet => {
+            o.curved_det = true;
+            0
+        }
+        Key::Pixel => {
+            o.pixel_size = mm(v.f(0)?);
             1
         }
         Key::Img => {
             o.imgfile = Some(v.s(0));
             1
         }
+        _ => return Ok(None),
+    }))
+}
+
+/// Detector physics and sampling options.
+fn apply_physics(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    Ok(Some(match key {
+        Key::DetectorAbs => {
+            let w = &v.vals[0];
+            if w.contains("inf") || atof(w) == 0.0 {
+                if v.strict && !w.contains("inf") {
+                    v.f(0)?;
+                }
+                o.detector_thick = 0.0;
+                o.detector_mu = 0.0;
+            } else {
+                o.detector_mu = 1.0 / (v.f(0)? * 1e-6);
+            }
+            1
+        }
+        Key::DetectorThick => {
+            o.detector_thick = v.f(0)? * 1e-6;
+            1
+        }
+        Key::DetectorThicksteps | Key::Thicksteps => {
+            o.detector_thicksteps = v.i(0)?;
+            1
+        }
+        Key::PointPixel => {
+            o.point_pixel = true;
+            0
+        }
+        Key::OversampleThick => {
+            o.oversample_thick = true;
+            0
+        }
+        Key::OversamplePolar => {
+            o.oversample_polar = true;
+            0
+        }
+        Key::OversampleOmega => {
+            o.oversample_omega = true;
+            0
+        }
+        Key::Oversample => {
+            o.oversample = v.i(0)?;
+            1
+        }
+        Key::Roi => {
+            o.roi = [v.i(0)?, v.i(1)?, v.i(2)?, v.i(3)?];
+            4
+        }
+        Key::Dmin => {
+            o.dmin = v.f(0)? * 1e-10;
+            1
+        }
         Key::Mask => {
             o.maskfile = Some(v.s(0));
             1
         }
+        _ => return Ok(None),
+    }))
+}
+
+/// Background options.
+fn apply_background(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    Ok(Some(match key {
         Key::Stolout => 1,
         Key::Stol | Key::Stol4 | Key::StolQ => {
             o.stolfile = Some(v.s(0));
             1
         }
-        Key::Sourcefile => {
-            o.sourcefile = Some(v.s(0));
+        Key::Water => {
+            o.water_size = v.f(0)? / 1e6;
+            1
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Output file and scaling options.
+fn apply_output(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let fix = cx.fix;
+    Ok(Some(match key {
+        Key::Adc => {
+            o.adc = v.f(0)?;
             1
         }
         Key::Floatfile => {
@@ -818,7 +1060,6 @@ fn apply(
             o.write_pgm = true;
             1
         }
-        Key::Coherent => 0,
         Key::Printout => {
             o.printout = true;
             0
@@ -831,34 +1072,6 @@ fn apply(
             o.progress = true;
             0
         }
-        Key::Interpolate => {
-            o.interpolate = Interpolation::On;
-            0
-        }
-        Key::Nointerpolate => {
-            o.interpolate = Interpolation::Off;
-            0
-        }
-        Key::RoundXtal => {
-            o.shape = Shape::Round;
-            0
-        }
-        Key::SquareXtal => {
-            o.shape = Shape::Square;
-            0
-        }
-        Key::GaussXtal => {
-            o.shape = Shape::Gauss;
-            0
-        }
-        Key::TophatSpots => {
-            o.shape = Shape::Tophat;
-            0
-        }
-        Key::Fudge => {
-            o.fudge = v.f(0)?;
-            1
-        }
         Key::PrintoutPixel => {
             o.printout_pixel = [v.i(0)?, v.i(1)?];
             if fix {
@@ -870,18 +1083,15 @@ fn apply(
             o.seed = -(v.i(0)? as i64);
             1
         }
-        Key::MosaicSeed => {
-            o.mosaic_seed = -(v.i(0)? as i64);
-            1
-        }
-        Key::MissetSeed => {
-            o.misset_seed = -(v.i(0)? as i64);
-            1
-        }
-        Key::Water => {
-            o.water_size = v.f(0)? / 1e6;
-            1
-        }
+        _ => return Ok(None),
+    }))
+}
+
+/// This program's own options.
+fn apply_program(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let arg = cx.arg;
+    Ok(Some(match key {
         Key::Precision => {
             o.precision = match v.vals[0].as_str() {
                 "double" => Precision::Double,
@@ -908,14 +1118,80 @@ fn apply(
             0
         }
         Key::Help => {
-            *action = Action::Help;
+            *cx.action = Action::Help;
             0
         }
         Key::Version => {
-            *action = Action::Version;
+            *cx.action = Action::Version;
             0
         }
-    })
+        _ => return Ok(None),
+    }))
+}
+
+/// Series and cluster options.
+fn apply_series(key: Key, cx: &mut Ctx, o: &mut Options) -> Result<Option<usize>, Error> {
+    let v = cx.v;
+    let whole = |k: usize, min: u64| -> Result<u64, Error> {
+        let s = &v.vals[k];
+        match s.parse::<u64>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(Error::usage(format!(
+                "{}: expected a whole number of at least {min}, got '{}'",
+                v.opt,
+                crate::cfmt::clip(s)
+            ))),
+        }
+    };
+    Ok(Some(match key {
+        Key::Images => {
+            o.images = Some(whole(0, 1)?);
+            1
+        }
+        Key::Shots => {
+            o.shots = Some(v.s(0));
+            1
+        }
+        Key::Rank => {
+            o.rank = Some(whole(0, 0)?);
+            1
+        }
+        Key::Ranks => {
+            o.ranks = Some(whole(0, 1)?);
+            1
+        }
+        Key::Manifest => {
+            o.manifest = Some(v.s(0));
+            1
+        }
+        Key::Merge => {
+            o.merge = Some(v.s(0));
+            1
+        }
+        Key::RandomFluence => {
+            let r = v.f(0)?;
+            if !(r >= 0.0) {
+                return Err(Error::usage(format!(
+                    "{}: the relative rms must not be negative, got {}",
+                    v.opt, v.vals[0]
+                )));
+            }
+            o.random_fluence = Some(r);
+            1
+        }
+        Key::RandomN => {
+            let (lo, hi) = (whole(0, 1)?, whole(1, 1)?);
+            if lo > hi || hi as f64 > crate::setup::MAX_CELLS {
+                return Err(Error::usage(format!(
+                    "{}: expected 1 <= first <= second <= 1000000, got {lo} {hi}",
+                    v.opt
+                )));
+            }
+            o.random_n = Some([lo as u32, hi as u32]);
+            2
+        }
+        _ => return Ok(None),
+    }))
 }
 
 fn set_convention(o: &mut Options, c: Convention, p: Pivot) -> usize {
@@ -937,7 +1213,7 @@ fn custom_vector(
 
 /// The `-help` text: every option with a short description.
 /// Help-text topics, in order.
-const TOPICS: [&str; 8] = [
+const TOPICS: [&str; 9] = [
     "Crystal and structure factors",
     "Rotation and mosaicity",
     "Beam and sources",
@@ -946,6 +1222,7 @@ const TOPICS: [&str; 8] = [
     "Background",
     "Output files and scaling",
     "This program",
+    "Series and clusters (README: Many images and clusters)",
 ];
 
 /// The help topic of an option.
@@ -971,6 +1248,7 @@ fn topic(k: Key) -> usize {
         Floatfile | Intfile | Pgmfile | Noisefile | Nonoise | Nopgm | Scale | Pgmscale | Adc
         | Seed | Printout | PrintoutPixel | Noprogress | Progress | Pngfile => 6,
         Precision | FixQuirks | FixCell | AllowNonfinite | Help | Version => 7,
+        Images | Shots | Rank | Ranks | Manifest | Merge | RandomFluence | RandomN => 8,
     }
 }
 
@@ -1149,6 +1427,17 @@ mod tests {
         let (o, w) = parse("-misset random -misset_seed 777 -lambda 1.0 -N 5 -fix_quirks").unwrap();
         assert_eq!(o.misset, Misset::Random);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn a_misset_collision_undone_by_a_later_misset_is_not_warned() {
+        let (o, w) = parse("-misset_seed 5 -misset random -N 5").unwrap();
+        assert_eq!(o.misset, Misset::Random);
+        assert_eq!(o.misset_seed, -5);
+        assert!(w.is_empty(), "{w:?}");
+        let (o, w) = parse("-misset_seed 5 -N 4 -lambda 1 -misset 1 2 3").unwrap();
+        assert_eq!(o.misset, Misset::Angles([1.0 / RTD, 2.0 / RTD, 3.0 / RTD]));
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

@@ -175,6 +175,15 @@ pub enum Key {
     AllowNonfinite,
     Help,
     Version,
+    // Series and clusters (this program's):
+    Images,
+    Shots,
+    Rank,
+    Ranks,
+    Manifest,
+    Merge,
+    RandomFluence,
+    RandomN,
 }
 
 /// One option test.
@@ -976,6 +985,62 @@ pub static TABLE: &[Entry] = &[
         false,
         "print the version"
     ),
+    e!(
+        Images,
+        [Exact("-images")],
+        1,
+        false,
+        "render a series of this many images (numbered from 1; names need %d or %0Nd)"
+    ),
+    e!(
+        Shots,
+        [Exact("-shots")],
+        1,
+        false,
+        "shot list: one line of per-image options for each image"
+    ),
+    e!(
+        Rank,
+        [Exact("-rank")],
+        1,
+        false,
+        "this process's rank among -ranks (from 0) [default: from the launcher]"
+    ),
+    e!(
+        Ranks,
+        [Exact("-ranks")],
+        1,
+        false,
+        "processes sharing the series [default: from the launcher, else 1]"
+    ),
+    e!(
+        Manifest,
+        [Exact("-manifest")],
+        1,
+        false,
+        "the series manifest (JSON lines) [default: series.jsonl beside the float images]"
+    ),
+    e!(
+        Merge,
+        [Exact("-merge")],
+        1,
+        false,
+        "join the ranks' parts of a series manifest and report missing images"
+    ),
+    e!(
+        RandomFluence,
+        [Exact("-random_fluence")],
+        1,
+        false,
+        "per-image fluence, log-normal with mean -fluence and this relative rms"
+    ),
+    e!(
+        RandomN,
+        [Exact("-random_N")],
+        2,
+        false,
+        "per-image unit cells along a, b and c, uniform from the first to the second"
+    ),
 ];
 
 /// Spellings in nanoBragg.c's own documentation and examples that it does not recognise: it
@@ -1153,4 +1218,12 @@ pub static SPELLINGS: &[&str] = &[
     "-allow_nonfinite",
     "-help",
     "-version",
+    "-images",
+    "-shots",
+    "-rank",
+    "-ranks",
+    "-manifest",
+    "-merge",
+    "-random_fluence",
+    "-random_N",
 ];

@@ -90,6 +90,16 @@ impl OmegaTerms {
         }
     }
 
+    /// Append every term of `other`, in order.
+    pub fn extend(&mut self, other: &OmegaTerms) {
+        for &(w, n) in &other.0 {
+            match self.0.last_mut() {
+                Some((v, m)) if v.to_bits() == w.to_bits() => *m += n,
+                _ => self.0.push((w, n)),
+            }
+        }
+    }
+
     /// Remove every term.
     pub fn clear(&mut self) {
         self.0.clear();
@@ -186,7 +196,11 @@ struct Ledger<'o> {
     state: SerialState,
     first_trigger: Option<InterpTrigger>,
     omega_sum: f64,
+    /// Every solid angle added, in order (kept for a block of rows: see [`render_block`]).
+    omega_terms: Option<OmegaTerms>,
     rank: usize,
+    /// First row of the rows rendered; `row_stats[s - first]` is row s's.
+    first: usize,
     row_stats: Vec<crate::stats::RowStats>,
 }
 
@@ -194,6 +208,9 @@ impl Ledger<'_> {
     /// Accept row `s` (rendered from `self.state`); returns whether the state changed.
     fn accept(&mut self, s: usize, d: RowDone) -> bool {
         d.omega.add_to(&mut self.omega_sum);
+        if let Some(t) = &mut self.omega_terms {
+            t.extend(&d.omega);
+        }
         if let (None, Some(t)) = (&self.first_trigger, &d.trigger) {
             let before = (0..t.fpixel)
                 .filter(|&x| self.plan.is_rendered(x, s))
@@ -203,7 +220,7 @@ impl Ledger<'_> {
             self.first_trigger = Some(*t);
         }
         self.rank += self.plan.rendered_in_row(s);
-        self.row_stats[s] = d.stats;
+        self.row_stats[s - self.first] = d.stats;
         let changed = d.exit != self.state;
         self.state = d.exit;
         changed
@@ -225,18 +242,137 @@ pub fn render(
     kernel: &dyn RowKernel,
     obs: &mut dyn Observer,
 ) -> crate::Result<Rendered> {
+    let prep = Prepared::new(plan);
+    let entry = prep.initial_state();
+    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, Mode::default())?;
+    let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
+    Ok(Rendered {
+        image: d.image,
+        interp_trigger: d.first_trigger,
+        omega_sum: d.omega_sum,
+        exact: kernel.exact(),
+        stats,
+    })
+}
+
+/// As [`render`], on the calling thread alone (no worker threads): a series of small images
+/// renders several at once this way. The same image, bit for bit.
+pub fn render_serial(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    obs: &mut dyn Observer,
+) -> crate::Result<Rendered> {
+    let prep = Prepared::new(plan);
+    let entry = prep.initial_state();
+    let mode = Mode {
+        keep: false,
+        serial: true,
+    };
+    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, mode)?;
+    let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
+    Ok(Rendered {
+        image: d.image,
+        interp_trigger: d.first_trigger,
+        omega_sum: d.omega_sum,
+        exact: kernel.exact(),
+        stats,
+    })
+}
+
+/// How the driver runs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Mode {
+    /// Keep every solid-angle term (a block of rows).
+    keep: bool,
+    /// Render on the calling thread only.
+    serial: bool,
+}
+
+/// Rows of an image rendered from a given serial state (a process's share of one image split
+/// over several: see `crate::mpi`).
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// The rows, and the state their first row was rendered from.
+    pub rows: std::ops::Range<usize>,
+    pub entry: SerialState,
+    /// The state the last row left.
+    pub exit: SerialState,
+    /// The rows' pixels (rows.len()·fpixels values).
+    pub image: Vec<f32>,
+    /// The first out-of-range interpolation among the rows, in serial order.
+    pub trigger: Option<InterpTrigger>,
+    /// Every solid angle the rows add to the reference's running sum, in order.
+    pub omega_terms: OmegaTerms,
+}
+
+/// Render `rows` of `plan` from serial state `entry`, exactly as those rows of a whole render
+/// whose earlier rows left `entry`. `obs` may cancel; its progress counts the block's pixels.
+pub fn render_block(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    rows: std::ops::Range<usize>,
+    entry: SerialState,
+    obs: &mut dyn Observer,
+) -> crate::Result<Block> {
+    let prep = Prepared::new(plan);
+    let mode = Mode {
+        keep: true,
+        serial: false,
+    };
+    let d = drive(&prep, kernel, rows.clone(), entry, obs, mode)?;
+    Ok(Block {
+        rows,
+        entry,
+        exit: d.exit,
+        image: d.image,
+        trigger: d.first_trigger,
+        omega_terms: d.omega_terms.unwrap_or_default(),
+    })
+}
+
+/// The state a whole render starts from.
+pub fn initial_state(plan: &RenderPlan) -> SerialState {
+    Prepared::new(plan).initial_state()
+}
+
+/// What the driver produced for a range of rows.
+struct Driven {
+    image: Vec<f32>,
+    exit: SerialState,
+    first_trigger: Option<InterpTrigger>,
+    omega_sum: f64,
+    omega_terms: Option<OmegaTerms>,
+    row_stats: Vec<crate::stats::RowStats>,
+}
+
+/// Render `range` from `entry` (see [`render`] and [`Mode`]).
+fn drive(
+    prep: &Prepared,
+    kernel: &dyn RowKernel,
+    range: std::ops::Range<usize>,
+    entry: SerialState,
+    obs: &mut dyn Observer,
+    mode: Mode,
+) -> crate::Result<Driven> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let pool = crate::pool::get(None)?;
-    let prep = Prepared::new(plan);
+    let plan = prep.plan;
+    let pool = if mode.serial {
+        None
+    } else {
+        Some(crate::pool::get(None)?)
+    };
     let f = plan.fpixels;
-    let rows = plan.spixels;
+    let first = range.start;
+    let rows = range.len();
     let mut image = vec![0f32; f * rows];
     let with_stats = !kernel.exact();
-    let render_row = |s: usize, entry: SerialState, out: &mut [f32]| {
+    // `j` is the row's index in the range
+    let render_row = |j: usize, entry: SerialState, out: &mut [f32]| {
+        let s = first + j;
         let mut exit = entry;
         let mut omega = OmegaTerms::default();
-        let trigger = kernel.render_row(&prep, s, &mut exit, out, &mut omega);
+        let trigger = kernel.render_row(prep, s, &mut exit, out, &mut omega);
         let stats = if with_stats {
             crate::stats::row_stats(plan, s, out)
         } else {
@@ -252,27 +388,21 @@ pub fn render(
     let mut ledger = Ledger {
         plan,
         obs,
-        state: prep.initial_state(),
+        state: entry,
         first_trigger: None,
         omega_sum: 0.0,
+        omega_terms: mode.keep.then(OmegaTerms::default),
         rank: 0,
+        first,
         row_stats: vec![Default::default(); rows],
     };
-    let threads = pool.current_num_threads().max(1);
+    let threads = pool.as_ref().map_or(1, |p| p.current_num_threads().max(1));
     let mut cancelled = false;
-    if threads == 1 || !prep.polar_settles || rows <= 1 {
-        // one row at a time, in order (a cycling E-vector sequence changes the state at
-        // every polarization evaluation)
-        for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
-            let d = render_row(s, ledger.state, out);
-            ledger.accept(s, d);
-            ledger.obs.progress(ledger.rank);
-            if ledger.obs.stop_requested() {
-                cancelled = true;
-                break;
-            }
-        }
-    } else {
+    let parallel = match &pool {
+        Some(p) if threads > 1 && prep.polar_settles && rows > 1 => Some(p),
+        _ => None,
+    };
+    if let Some(pool) = parallel {
         let slots: Vec<Mutex<&mut [f32]>> = image.chunks_mut(f.max(1)).map(Mutex::new).collect();
         let results: Vec<Mutex<Option<RowDone>>> = (0..rows).map(|_| Mutex::new(None)).collect();
         let finished: Vec<AtomicBool> = (0..rows).map(|_| AtomicBool::new(false)).collect();
@@ -287,7 +417,7 @@ pub fn render(
             ledger.state,
             &mut slots[0].lock().unwrap_or_else(|e| e.into_inner()),
         );
-        ledger.accept(0, d);
+        ledger.accept(first, d);
         let mut start = 1;
         while start < rows && !cancelled {
             let entry = ledger.state;
@@ -333,7 +463,7 @@ pub fn render(
                             .unwrap_or_else(|e| e.into_inner())
                             .take()
                             .expect("a finished row has a result");
-                        changed = ledger.accept(accepted, d);
+                        changed = ledger.accept(first + accepted, d);
                         accepted += 1;
                         if changed {
                             break;
@@ -366,16 +496,28 @@ pub fn render(
             }
             start = accepted;
         }
+    } else {
+        // one row at a time, in order (a cycling E-vector sequence changes the state at
+        // every polarization evaluation)
+        for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
+            let d = render_row(s, ledger.state, out);
+            ledger.accept(first + s, d);
+            ledger.obs.progress(ledger.rank);
+            if ledger.obs.stop_requested() {
+                cancelled = true;
+                break;
+            }
+        }
     }
     if cancelled {
         return Err(crate::Error::Cancelled);
     }
-    let stats = with_stats.then(|| crate::stats::combine(plan, &ledger.row_stats));
-    Ok(Rendered {
+    Ok(Driven {
         image,
-        interp_trigger: ledger.first_trigger,
+        exit: ledger.state,
+        first_trigger: ledger.first_trigger,
         omega_sum: ledger.omega_sum,
-        exact: kernel.exact(),
-        stats,
+        omega_terms: ledger.omega_terms,
+        row_stats: ledger.row_stats,
     })
 }

@@ -346,7 +346,7 @@ impl Numerics {
         let l_scaled = ceil_log2(l_max) + gauss_shift;
         let mut f_max = plan.default_f.abs();
         if let Some(g) = plan.hkl.as_ref() {
-            for v in &g.data {
+            for v in g.data.iter() {
                 f_max = f_max.max(v.abs());
             }
         }
