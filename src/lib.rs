@@ -581,10 +581,21 @@ pub fn render_plan(
     precision: Precision,
     obs: &mut dyn Observer,
 ) -> Result<Rendered> {
+    render_plan_on(plan, precision, obs, None)
+}
+
+/// As [`render_plan`], on `threads` worker threads (`None`: `RAYON_NUM_THREADS`, else one per
+/// core; see [`pool::get`]). The image does not depend on the thread count.
+pub fn render_plan_on(
+    plan: &RenderPlan,
+    precision: Precision,
+    obs: &mut dyn Observer,
+    threads: Option<usize>,
+) -> Result<Rendered> {
     if uses_simd(plan, precision) {
-        kernel::render(plan, &kernel::simd::Simd::default(), obs)
+        kernel::render_on(plan, &kernel::simd::Simd::default(), obs, threads)
     } else {
-        kernel::render(plan, &kernel::exact::Exact, obs)
+        kernel::render_on(plan, &kernel::exact::Exact, obs, threads)
     }
 }
 

@@ -189,9 +189,20 @@ pub fn render(
     kernel: &dyn RowKernel,
     obs: &mut dyn Observer,
 ) -> crate::Result<Rendered> {
+    render_on(plan, kernel, obs, None)
+}
+
+/// As [`render`], on the pool of `threads` worker threads (`None`: the default pool, see
+/// [`crate::pool::get`]). The image does not depend on the thread count.
+pub fn render_on(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    obs: &mut dyn Observer,
+    threads: Option<usize>,
+) -> crate::Result<Rendered> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let pool = crate::pool::get(None)?;
+    let pool = crate::pool::get(threads)?;
     let prep = Prepared::new(plan);
     let f = plan.fpixels;
     let rows = plan.spixels;
