@@ -263,7 +263,7 @@ impl Simulation {
     }
 
     /// Write every configured output file of a render whose products are `p` (all or nothing,
-    /// see [`io::stage`]), then call `say` with each line the reference prints, in its order.
+    /// see [`io::stage()`]), then call `say` with each line the reference prints, in its order.
     /// Fdump.bin is written when `-hkl` was read; if it cannot be written a warning line is
     /// reported and the run goes on, as in the reference.
     pub fn write_outputs(

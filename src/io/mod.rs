@@ -5,7 +5,7 @@
 //! * [`float`]: the raw float32 image.
 //! * [`png`]: the 8-bit preview (`-pngfile`).
 //!
-//! Every output goes through [`stage`] and [`commit`]: all outputs of a run are written to
+//! Every output goes through [`stage()`] and [`commit`]: all outputs of a run are written to
 //! temporary files beside their destinations and renamed into place only when every one is
 //! complete, so a failed or interrupted run leaves no truncated file and every old file as it
 //! was; devices, FIFOs and sockets are written in place ([`Target`]).
@@ -23,7 +23,7 @@ pub use target::Target;
 use crate::error::{Error, Result};
 use std::io::Write;
 
-/// Write one output (all or nothing: see [`stage`]).
+/// Write one output (all or nothing: see [`stage()`]).
 pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<()> {
     commit(vec![stage(path, &|w: &mut dyn Write| w.write_all(bytes))?])
 }
