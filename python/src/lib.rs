@@ -562,8 +562,9 @@ impl Sim {
     /// threads: worker threads for this render (None: RAYON_NUM_THREADS, else one per core);
     ///     the image does not depend on it.
     /// progress: None, or a callable progress(done, total) called with rendered pixel
-    ///     counts about every 25 ms and once at the end, on the calling thread; a true return
-    ///     value stops the render (CancelledError), an exception stops it and propagates.
+    ///     counts every 25 to 50 ms while rendering and once at the end, on the calling
+    ///     thread; a true return value stops the render (CancelledError), an exception stops
+    ///     it and propagates.
     ///
     /// The GIL is released while rendering, so other Python threads (and renders) run. On
     /// the main thread Ctrl-C stops the render within about 0.1 s (KeyboardInterrupt).

@@ -122,3 +122,44 @@ def test_output_error_changes_no_file(tmp_path, monkeypatch):
     assert "folder.img" in str(e.value) and "is a folder" in str(e.value)
     assert listing(tmp_path) == before
     assert (tmp_path / "float.bin").read_bytes() == b"old float"
+
+
+def test_nonfinite_pixels_are_refused_unless_allowed(cli, tmp_path, monkeypatch):
+    from conftest import cli_error
+
+    # brighter than a float holds: every pixel is infinite
+    args = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 16 -nonoise -nopgm -fluence 1e70".split()
+    monkeypatch.chdir(tmp_path)
+    want = cli_error(cli, tmp_path, args)
+    sim = nanobragg.Simulation(args)
+    assert np.isinf(sim.render()).all() and sim.stats().nonfinite_pixels == 256
+    with pytest.raises(nanobragg.InvalidError) as e:
+        sim.write()
+    assert str(e.value) == want and "-allow_nonfinite" in want
+    assert listing(tmp_path) == []
+    allowed = ["-allow_nonfinite", *args]
+    stderr = run_cli(cli, prepare_dir(tmp_path / "cli"), allowed).stderr
+    with pytest.warns(nanobragg.PixelWarning) as record:
+        nanobragg.Simulation(allowed).write()
+    assert [f"nanoBragg: warning: {w.message}" for w in record] == stderr.splitlines()
+    assert listing(tmp_path) == ["cli", "floatimage.bin", "intimage.img"]
+    for name in ["floatimage.bin", "intimage.img"]:
+        assert filecmp.cmp(tmp_path / name, tmp_path / "cli" / name, shallow=False)
+
+
+def test_negative_pixels_warn(cli, tmp_path, monkeypatch):
+    # a detector swung to 2theta = 180 degrees faces away from the sample
+    args = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -detpixels 16 -nonoise -nopgm -twotheta 180".split()
+    monkeypatch.chdir(tmp_path)
+    stderr = run_cli(cli, prepare_dir(tmp_path / "cli"), args).stderr
+    with pytest.warns(nanobragg.PixelWarning) as record:
+        sim = nanobragg.Simulation(args)
+        sim.write()
+    pixels = [f"nanoBragg: warning: {w.message}" for w in record if w.category is nanobragg.PixelWarning]
+    assert pixels == [l for l in stderr.splitlines() if "pixels are negative" in l]
+    assert len(pixels) == 1 and sim.stats().negative_pixels == 256
+
+
+def prepare_dir(folder):
+    folder.mkdir()
+    return folder
