@@ -189,6 +189,21 @@ impl Simulation {
         render_plan(&self.plan, p, obs)
     }
 
+    /// Render at `precision` (`None`: `-precision`) on `threads` worker threads (`None`: the
+    /// default count, see [`pool::get`]); the image depends on neither count nor pool.
+    pub fn render_with(
+        &self,
+        precision: Option<Precision>,
+        threads: Option<usize>,
+        obs: &mut dyn Observer,
+    ) -> Result<Rendered> {
+        let p = precision.unwrap_or(self.exp.opts.precision);
+        match threads {
+            Some(n) => pool::with_threads(n, || self.render_at(p, obs)),
+            None => self.render_at(p, obs),
+        }
+    }
+
     /// The precision this simulation renders with: `-precision`, but double for values the
     /// single-precision kernel is not made for (see [`Simulation::from_args`]).
     pub fn precision(&self) -> Precision {
@@ -677,6 +692,21 @@ pub fn render_plan(
         kernel::render(plan, &kernel::simd::Simd::default(), obs)
     } else {
         kernel::render(plan, &kernel::exact::Exact, obs)
+    }
+}
+
+/// As [`render_plan`], on `threads` worker threads (`None`: the count [`pool::with_threads`]
+/// set, else `RAYON_NUM_THREADS`, else one per core; see [`pool::get`]). The image does not
+/// depend on the thread count.
+pub fn render_plan_on(
+    plan: &RenderPlan,
+    precision: Precision,
+    obs: &mut dyn Observer,
+    threads: Option<usize>,
+) -> Result<Rendered> {
+    match threads {
+        Some(n) => pool::with_threads(n, || render_plan(plan, precision, obs)),
+        None => render_plan(plan, precision, obs),
     }
 }
 
