@@ -1,4 +1,4 @@
-//! Renders on a chosen number of worker threads (`kernel::render_on`, `render_plan_on`: the
+//! Renders on a chosen number of worker threads (`pool::with_threads`, `render_plan_on`: the
 //! Python package's `render(threads=n)`): the rows run on a pool of exactly that many threads,
 //! and the image and statistics are those of the default pool, for both kernels, including
 //! runs whose serial state changes mid-image (spindle rotation, interpolation switch-off).
@@ -22,7 +22,7 @@ impl RowKernel for Recording {
         s: usize,
         state: &mut SerialState,
         out: &mut [f32],
-        omega: &mut Vec<f64>,
+        omega: &mut kernel::OmegaTerms,
     ) -> Option<InterpTrigger> {
         if let Some(i) = rayon::current_thread_index() {
             let mut seen = self.seen.lock().unwrap();
@@ -53,7 +53,8 @@ fn rows_run_on_a_pool_of_the_requested_size() {
         let k = Recording {
             seen: Mutex::new(BTreeSet::new()),
         };
-        let r = kernel::render_on(sim.plan(), &k, &mut Silent, Some(n)).expect("render");
+        let r = nanobragg::pool::with_threads(n, || kernel::render(sim.plan(), &k, &mut Silent))
+            .expect("render");
         let seen = k.seen.into_inner().unwrap();
         assert!(
             !seen.is_empty(),
