@@ -491,10 +491,20 @@ unsafe fn args_of(argc: c_int, argv: *const *const c_char) -> Result<Vec<String>
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nb_sim_free(sim: *mut nb_sim) {
     cpu_gate!();
-    if !sim.is_null() {
+    // SAFETY: the pointer came from nb_sim_create (the caller's contract) and is freed once.
+    unsafe { free_boxed(sim) }
+}
+
+/// Drop a handle made by `Box::into_raw` (NULL is ignored; a panic in a destructor stays
+/// here).
+///
+/// # Safety
+/// `p` is NULL or came from `Box::into_raw` and is not used again.
+unsafe fn free_boxed<T>(p: *mut T) {
+    if !p.is_null() {
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the pointer came from nb_sim_create and is freed once.
-            drop(unsafe { Box::from_raw(sim) });
+            // SAFETY: per this function's contract.
+            drop(unsafe { Box::from_raw(p) });
         }));
     }
 }
@@ -1445,12 +1455,8 @@ pub unsafe extern "C" fn nb_series_create(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nb_series_free(series: *mut nb_series) {
     cpu_gate!();
-    if !series.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the pointer came from nb_series_create and is freed once.
-            drop(unsafe { Box::from_raw(series) });
-        }));
-    }
+    // SAFETY: the pointer came from nb_series_create (the caller's contract) and is freed once.
+    unsafe { free_boxed(series) }
 }
 
 /// The number of images of a series (numbered 1 to that number), and the image dimensions

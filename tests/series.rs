@@ -272,11 +272,14 @@ fn merge_reports_missing_images() {
             &[],
         );
     }
-    let o = Command::new(BIN)
-        .args(["-merge", "series.jsonl"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let merge = || {
+        Command::new(BIN)
+            .args(["-merge", "series.jsonl"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let o = merge();
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("5 of 7 images listed"), "{out}");
@@ -288,11 +291,7 @@ fn merge_reports_missing_images() {
         1,
         &[],
     );
-    let o = Command::new(BIN)
-        .args(["-merge", "series.jsonl"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let o = merge();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert_eq!(entries(&dir.join("series.jsonl")).len(), 7);
 }

@@ -242,17 +242,7 @@ pub fn render(
     kernel: &dyn RowKernel,
     obs: &mut dyn Observer,
 ) -> crate::Result<Rendered> {
-    let prep = Prepared::new(plan);
-    let entry = prep.initial_state();
-    let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, Mode::default())?;
-    let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
-    Ok(Rendered {
-        image: d.image,
-        interp_trigger: d.first_trigger,
-        omega_sum: d.omega_sum,
-        exact: kernel.exact(),
-        stats,
-    })
+    render_whole(plan, kernel, obs, Mode::default())
 }
 
 /// As [`render`], on the calling thread alone (no worker threads): a series of small images
@@ -262,12 +252,22 @@ pub fn render_serial(
     kernel: &dyn RowKernel,
     obs: &mut dyn Observer,
 ) -> crate::Result<Rendered> {
-    let prep = Prepared::new(plan);
-    let entry = prep.initial_state();
     let mode = Mode {
         keep: false,
         serial: true,
     };
+    render_whole(plan, kernel, obs, mode)
+}
+
+/// Every row of the image, from the initial state.
+fn render_whole(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    obs: &mut dyn Observer,
+    mode: Mode,
+) -> crate::Result<Rendered> {
+    let prep = Prepared::new(plan);
+    let entry = prep.initial_state();
     let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, mode)?;
     let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
     Ok(Rendered {
