@@ -381,6 +381,8 @@ fn quick_line(line: &str) -> Option<([i32; 3], f64)> {
     let (mut m, mut digits, mut frac, mut point) = (0u64, 0, 0, false);
     while i < b.len() {
         match b[i] {
+            // more than 15 digits: not exact in this path (and m would overflow)
+            b'0'..=b'9' if digits == 15 => return None,
             c @ b'0'..=b'9' => {
                 m = m * 10 + (c - b'0') as u64;
                 digits += 1;
@@ -522,6 +524,29 @@ fn is_space(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_decimals_leave_the_quick_path_and_read_like_strtod() {
+        // 15 digits: exact in the quick path; more: the general path (no overflow on the way)
+        for f in [
+            "123456789012.345",
+            "1234567890123.4567",
+            "12345678901234567890123.5",
+            "0.000000000000000000000000001",
+        ] {
+            let line = format!("1 -2 3 {f}");
+            let want: f64 = f.parse().unwrap();
+            match quick_line(&line) {
+                Some((idx, v)) => {
+                    assert_eq!(idx, [1, -2, 3]);
+                    assert_eq!(v.to_bits(), want.to_bits(), "{f}");
+                }
+                None => assert!(f.len() > 16, "{f}"),
+            }
+            let g = read_hkl_text("t.hkl", &format!("{line}\n"), 0.0).unwrap();
+            assert_eq!(g.at(0, 0, 0).to_bits(), want.to_bits(), "{f}");
+        }
+    }
 
     #[test]
     fn grid_layout_and_default_fill() {
