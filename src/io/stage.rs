@@ -114,12 +114,14 @@ pub fn stage(name: &str, write: Writer) -> Result<Staged> {
             b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
             // a new file gets what fopen gives it: 0666 less the umask
             b.permissions(std::fs::Permissions::from_mode(0o666));
-            let file = b.tempfile_in(&dir).map_err(err)?;
-            let (file, tmp) = file.into_parts();
-            {
+            // created and listed under the list's lock: a signal's clean-up (which takes the
+            // lock for good) sees every temporary file, and none is created after it
+            let (file, tmp) = {
                 let mut l = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+                let (file, tmp) = b.tempfile_in(&dir).map_err(err)?.into_parts();
                 l.push(tmp.to_path_buf());
-            }
+                (file, tmp)
+            };
             let staged = Staged {
                 name: name.to_string(),
                 kind: Kind::Temp {
