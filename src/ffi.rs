@@ -421,38 +421,55 @@ pub unsafe extern "C" fn nb_sim_create(
     out: *mut *mut nb_sim,
 ) -> nb_status {
     cpu_gate!(nb_status::NB_ERR_CPU);
-    guard(|| {
-        if out.is_null() {
-            return fail(nb_status::NB_ERR_NULL, "out is NULL");
-        }
-        // SAFETY: checked non-null above; the caller provides a writable pointer.
-        unsafe { *out = std::ptr::null_mut() };
-        // SAFETY: forwarded from the caller's contract.
-        let args = match unsafe { args_of(argc, argv) } {
-            Ok(a) => a,
-            Err(s) => return s,
-        };
-        match Simulation::from_args(&args) {
-            Ok(sim) => {
-                let src = &sim.plan().sources;
-                let source_xyz_lambda = [
-                    src.iter().map(|s| s.dir[0]).collect(),
-                    src.iter().map(|s| s.dir[1]).collect(),
-                    src.iter().map(|s| s.dir[2]).collect(),
-                    src.iter().map(|s| s.lambda).collect(),
-                ];
-                let h = Box::new(nb_sim {
-                    sim,
-                    rendered: None,
-                    source_xyz_lambda,
-                });
-                // SAFETY: checked non-null above.
-                unsafe { *out = Box::into_raw(h) };
-                nb_status::NB_OK
-            }
-            Err(e) => fail(status_of(&e), &e.to_string()),
-        }
+    // SAFETY: forwarded from the caller's contract.
+    guard(|| unsafe {
+        create(argc, argv, out, |args| {
+            let sim = Simulation::from_args(args)?;
+            let src = &sim.plan().sources;
+            let source_xyz_lambda = [
+                src.iter().map(|s| s.dir[0]).collect(),
+                src.iter().map(|s| s.dir[1]).collect(),
+                src.iter().map(|s| s.dir[2]).collect(),
+                src.iter().map(|s| s.lambda).collect(),
+            ];
+            Ok(nb_sim {
+                sim,
+                rendered: None,
+                source_xyz_lambda,
+            })
+        })
     })
+}
+
+/// What the `*_create` entries share: check `out` and clear it, read the arguments, make the
+/// handle with `make` and hand it over (`*out` stays NULL on failure).
+///
+/// # Safety
+/// `argc`/`argv` as for [`nb_sim_create`]; `out` NULL or writable.
+unsafe fn create<T>(
+    argc: c_int,
+    argv: *const *const c_char,
+    out: *mut *mut T,
+    make: impl FnOnce(&[String]) -> crate::Result<T>,
+) -> nb_status {
+    if out.is_null() {
+        return fail(nb_status::NB_ERR_NULL, "out is NULL");
+    }
+    // SAFETY: checked non-null above; the caller provides a writable pointer.
+    unsafe { *out = std::ptr::null_mut() };
+    // SAFETY: forwarded from the caller's contract.
+    let args = match unsafe { args_of(argc, argv) } {
+        Ok(a) => a,
+        Err(s) => return s,
+    };
+    match make(&args) {
+        Ok(h) => {
+            // SAFETY: checked non-null above.
+            unsafe { *out = Box::into_raw(Box::new(h)) };
+            nb_status::NB_OK
+        }
+        Err(e) => fail(status_of(&e), &e.to_string()),
+    }
 }
 
 /// The arguments of a C argument vector (without `argv[0]`), checked.
@@ -1265,24 +1282,27 @@ pub unsafe extern "C" fn nb_render_kernel(
             }
         }
         if !p.stats.is_null() {
-            let st = crate::stats::of(&plan, &r);
             // SAFETY: non-null, a whole nb_render_stats (its struct_size checked above).
-            unsafe {
-                *p.stats = nb_render_stats {
-                    struct_size: std::mem::size_of::<nb_render_stats>() as u32,
-                    max_I: st.max_i,
-                    max_I_x: st.max_pos[0],
-                    max_I_y: st.max_pos[1],
-                    sum: st.sum,
-                    sumsqr: st.sumsq,
-                    sumn: st.count as i64,
-                    omega_sum: r.omega_sum,
-                    exact_kernel: i32::from(r.exact),
-                }
-            };
+            unsafe { *p.stats = render_stats(&plan, &r) };
         }
         nb_status::NB_OK
     })
+}
+
+/// The statistics of a render, as C sees them.
+fn render_stats(plan: &crate::RenderPlan, r: &crate::kernel::Rendered) -> nb_render_stats {
+    let st = crate::stats::of(plan, r);
+    nb_render_stats {
+        struct_size: std::mem::size_of::<nb_render_stats>() as u32,
+        max_I: st.max_i,
+        max_I_x: st.max_pos[0],
+        max_I_y: st.max_pos[1],
+        sum: st.sum,
+        sumsqr: st.sumsq,
+        sumn: st.count as i64,
+        omega_sum: r.omega_sum,
+        exact_kernel: i32::from(r.exact),
+    }
 }
 
 /// Pass `text` to a print callback (NULL: nothing).
@@ -1429,25 +1449,13 @@ pub unsafe extern "C" fn nb_series_create(
     out: *mut *mut nb_series,
 ) -> nb_status {
     cpu_gate!(nb_status::NB_ERR_CPU);
-    guard(|| {
-        if out.is_null() {
-            return fail(nb_status::NB_ERR_NULL, "out is NULL");
-        }
-        // SAFETY: checked non-null above; the caller provides a writable pointer.
-        unsafe { *out = std::ptr::null_mut() };
-        // SAFETY: forwarded from the caller's contract.
-        let args = match unsafe { args_of(argc, argv) } {
-            Ok(a) => a,
-            Err(s) => return s,
-        };
-        match crate::Series::from_args(&args) {
-            Ok(series) => {
-                // SAFETY: checked non-null above.
-                unsafe { *out = Box::into_raw(Box::new(nb_series { series })) };
-                nb_status::NB_OK
-            }
-            Err(e) => fail(status_of(&e), &e.to_string()),
-        }
+    // SAFETY: forwarded from the caller's contract.
+    guard(|| unsafe {
+        create(argc, argv, out, |args| {
+            Ok(nb_series {
+                series: crate::Series::from_args(args)?,
+            })
+        })
     })
 }
 
@@ -1547,32 +1555,18 @@ pub unsafe extern "C" fn nb_series_render_image(
             );
         }
         let p = match precision_of(precision) {
-            Ok(Some(p)) => p,
-            Ok(None) => sim.experiment().opts.precision,
+            Ok(p) => p,
             Err(s) => return s,
         };
-        let r = match crate::render_plan(plan, p, &mut Silent) {
+        let r = match sim.render_with(p, None, &mut Silent) {
             Ok(r) => r,
             Err(e) => return fail(status_of(&e), &e.to_string()),
         };
         // SAFETY: non-null, the caller guarantees `len` writable floats (checked equal).
         unsafe { std::ptr::copy_nonoverlapping(r.image.as_ptr(), buffer, pixels) };
         if !stats.is_null() {
-            let st = crate::stats::of(plan, &r);
             // SAFETY: non-null, a whole nb_render_stats (its struct_size checked above).
-            unsafe {
-                *stats = nb_render_stats {
-                    struct_size: std::mem::size_of::<nb_render_stats>() as u32,
-                    max_I: st.max_i,
-                    max_I_x: st.max_pos[0],
-                    max_I_y: st.max_pos[1],
-                    sum: st.sum,
-                    sumsqr: st.sumsq,
-                    sumn: st.count as i64,
-                    omega_sum: r.omega_sum,
-                    exact_kernel: i32::from(r.exact),
-                }
-            };
+            unsafe { *stats = render_stats(plan, &r) };
         }
         nb_status::NB_OK
     })
