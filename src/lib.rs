@@ -181,12 +181,7 @@ impl Simulation {
     /// Render at `precision` instead of `-precision` (double all the same for values the
     /// single-precision kernel is not made for, see [`Simulation::precision`]).
     pub fn render_at(&self, precision: Precision, obs: &mut dyn Observer) -> Result<Rendered> {
-        let p = if self.checked {
-            precision
-        } else {
-            Precision::Double
-        };
-        render_plan(&self.plan, p, obs)
+        render_plan(&self.plan, self.effective(precision), obs)
     }
 
     /// Render at `precision` (`None`: `-precision`) on `threads` worker threads (`None`: the
@@ -207,8 +202,13 @@ impl Simulation {
     /// The precision this simulation renders with: `-precision`, but double for values the
     /// single-precision kernel is not made for (see [`Simulation::from_args`]).
     pub fn precision(&self) -> Precision {
+        self.effective(self.exp.opts.precision)
+    }
+
+    /// `precision`, or double when the plan's values are beyond the checked ranges.
+    fn effective(&self, precision: Precision) -> Precision {
         if self.checked {
-            self.exp.opts.precision
+            precision
         } else {
             Precision::Double
         }
@@ -217,11 +217,8 @@ impl Simulation {
     /// As [`Simulation::render`], on the calling thread alone (a series renders several small
     /// images at once this way); the same image, bit for bit.
     pub fn render_serial(&self, obs: &mut dyn Observer) -> Result<Rendered> {
-        if uses_simd(&self.plan, self.precision()) {
-            kernel::render_serial(&self.plan, &kernel::simd::Simd::default(), obs)
-        } else {
-            kernel::render_serial(&self.plan, &kernel::exact::Exact, obs)
-        }
+        let k = row_kernel(&self.plan, self.precision());
+        kernel::render_serial(&self.plan, k.as_ref(), obs)
     }
 
     /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
@@ -688,25 +685,16 @@ pub fn render_plan(
     precision: Precision,
     obs: &mut dyn Observer,
 ) -> Result<Rendered> {
-    if uses_simd(plan, precision) {
-        kernel::render(plan, &kernel::simd::Simd::default(), obs)
-    } else {
-        kernel::render(plan, &kernel::exact::Exact, obs)
-    }
+    kernel::render(plan, row_kernel(plan, precision).as_ref(), obs)
 }
 
-/// As [`render_plan`], on `threads` worker threads (`None`: the count [`pool::with_threads`]
-/// set, else `RAYON_NUM_THREADS`, else one per core; see [`pool::get`]). The image does not
-/// depend on the thread count.
-pub fn render_plan_on(
-    plan: &RenderPlan,
-    precision: Precision,
-    obs: &mut dyn Observer,
-    threads: Option<usize>,
-) -> Result<Rendered> {
-    match threads {
-        Some(n) => pool::with_threads(n, || render_plan(plan, precision, obs)),
-        None => render_plan(plan, precision, obs),
+/// The kernel that renders `plan` at `precision`: SIMD where [`uses_simd`] says so, else the
+/// exact one.
+pub fn row_kernel(plan: &RenderPlan, precision: Precision) -> Box<dyn kernel::RowKernel> {
+    if uses_simd(plan, precision) {
+        Box::new(kernel::simd::Simd::default())
+    } else {
+        Box::new(kernel::exact::Exact)
     }
 }
 

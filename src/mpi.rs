@@ -179,12 +179,7 @@ pub fn render_split(
     obs: &mut dyn Observer,
 ) -> Result<Option<Rendered>> {
     let plan = sim.plan();
-    let simd = crate::uses_simd(plan, sim.precision());
-    let kernel: Box<dyn kernel::RowKernel> = if simd {
-        Box::new(kernel::simd::Simd::default())
-    } else {
-        Box::new(kernel::exact::Exact)
-    };
+    let kernel = crate::row_kernel(plan, sim.precision());
     let initial = kernel::initial_state(plan);
     let rows = rows_of(plan.spixels, w.rank, w.size);
     let entry = if w.rank == 0 || rows.is_empty() {

@@ -1,4 +1,4 @@
-//! Renders on a chosen number of worker threads (`pool::with_threads`, `render_plan_on`: the
+//! Renders on a chosen number of worker threads (`pool::with_threads`, behind the
 //! Python package's `render(threads=n)`): the rows run on a pool of exactly that many threads,
 //! and the image and statistics are those of the default pool, for both kernels, including
 //! runs whose serial state changes mid-image (spindle rotation, interpolation switch-off).
@@ -78,8 +78,10 @@ fn images_do_not_depend_on_the_thread_count() {
         for precision in [Precision::Double, Precision::Single] {
             let base = nanobragg::render_plan(sim.plan(), precision, &mut Silent).unwrap();
             for n in [1, 2, 3] {
-                let r =
-                    nanobragg::render_plan_on(sim.plan(), precision, &mut Silent, Some(n)).unwrap();
+                let r = nanobragg::pool::with_threads(n, || {
+                    nanobragg::render_plan(sim.plan(), precision, &mut Silent)
+                })
+                .unwrap();
                 assert_eq!(r.image, base.image, "{name} {precision:?} on {n} threads");
                 assert_eq!(r.omega_sum.to_bits(), base.omega_sum.to_bits());
                 assert_eq!(r.stats, base.stats, "{name} {precision:?} on {n} threads");

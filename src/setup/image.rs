@@ -283,24 +283,16 @@ fn cell_lines(c: &Crystal) -> Vec<String> {
     let mut v = Vec::new();
     let d = &c.direct;
     let r = &c.reciprocal;
-    v.push(format!(
-        "Unit Cell: {} {} {} {} {} {}",
-        fmt_g(d.lengths[0]),
-        fmt_g(d.lengths[1]),
-        fmt_g(d.lengths[2]),
-        fmt_g(d.angles[0] * RTD),
-        fmt_g(d.angles[1] * RTD),
-        fmt_g(d.angles[2] * RTD)
-    ));
-    v.push(format!(
-        "Recp Cell: {} {} {} {} {} {}",
-        fmt_g(r.lengths[0]),
-        fmt_g(r.lengths[1]),
-        fmt_g(r.lengths[2]),
-        fmt_g(r.angles[0] * RTD),
-        fmt_g(r.angles[1] * RTD),
-        fmt_g(r.angles[2] * RTD)
-    ));
+    let cell = |title: &str, lengths: &[f64; 3], angles: &[f64; 3]| {
+        let mut line = title.to_string();
+        for x in lengths.iter().chain(&angles.map(|a| a * RTD)) {
+            line.push(' ');
+            line.push_str(&fmt_g(*x));
+        }
+        line
+    };
+    v.push(cell("Unit Cell:", &d.lengths, &d.angles));
+    v.push(cell("Recp Cell:", &r.lengths, &r.angles));
     v.push(format!("volume = {} A^3", fmt_g(c.volume)));
     let block = |title: &str, names: [&str; 3], vecs: &[V3; 3]| {
         let mut b = vec![title.to_string()];
