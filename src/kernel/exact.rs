@@ -328,7 +328,7 @@ pub fn pixel(
                                 i_sum *= omega;
                             }
                             if trace.is_some() {
-                                last.stol = stol;
+                                // (stol: set above, before the -dmin cut)
                                 last.hkl = [h, k, l];
                                 last.hkl0 = [h0, k0, l0];
                                 last.f_cell = f_cell;
