@@ -546,8 +546,8 @@ pub fn interp_warning(t: &kernel::InterpTrigger) -> String {
 }
 
 /// Rendered pixels of `image` that are NaN or infinite (their count and the first, as fast,
-/// slow), and those below zero.
-fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>, usize) {
+/// slow), and those below zero (the CLI's pixel warnings; [`Products`] carries them).
+pub fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>, usize) {
     let f = plan.fpixels.max(1);
     let (mut first, mut nonfinite, mut negative) = (None, 0, 0);
     for (i, v) in image.iter().enumerate() {

@@ -381,22 +381,6 @@ fn image_stats(plan: &RenderPlan, image: &[f32], exact: bool) -> stats::Stats {
     }
 }
 
-/// Rendered pixels below zero, and those that are NaN or infinite.
-fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, usize) {
-    let f = plan.fpixels.max(1);
-    let (mut negative, mut nonfinite) = (0, 0);
-    for (i, v) in image.iter().enumerate() {
-        if !(v.is_finite() && *v >= 0.0) && plan.is_rendered(i % f, i / f) {
-            if v.is_finite() {
-                negative += 1;
-            } else {
-                nonfinite += 1;
-            }
-        }
-    }
-    (negative, nonfinite)
-}
-
 /// A (slow, fast) array that takes `pixels` as its buffer.
 fn to_array<'py, T: numpy::Element>(
     py: Python<'py>,
@@ -777,7 +761,7 @@ impl Sim {
             nanobragg::pool::install(|| {
                 let st = image_stats(plan, img, meta.exact);
                 let index = stats::max(plan, img).1;
-                let (negative, nonfinite) = unusual(plan, img);
+                let (nonfinite, _, negative) = nanobragg::unusual(plan, img);
                 let int_scale = output::int_scale(o.intfile_scale, st.max_i);
                 PyStats {
                     max_i: st.max_i,
