@@ -1047,19 +1047,27 @@ fn render_vec_fast(
     let mut scaled = DL::splat(0.0);
     let mut tiny = F32::ZERO;
     let f2_default = splat(t.f2_default);
-    for (si, src) in t.sources.iter().enumerate() {
+    let sq3 = plan.shape == Shape::Square
+        && t.axes.len() == 3
+        && t.axes.iter().all(|&(_, n)| n <= FAST_GRATING_MAX_N);
+    let dref = frame.d.map(f64x4::splat);
+    // The steps of every source are one table, source after source; without a resolution cut
+    // (whose live lanes depend on the source) they are summed as one run, so steps pair across
+    // sources (with one step per source nothing would pair) and the per-run work is done once.
+    let (groups, per_group) = if plan.dmin > 0.0 {
+        (t.sources.len(), t.per_source)
+    } else {
+        (1, t.steps[1].len())
+    };
+    for si in 0..groups {
         let live: Vec<Bits> = if plan.dmin > 0.0 {
             subs.iter()
-                .map(|sub| live_lanes(plan, src, &sub.d, todo))
+                .map(|sub| live_lanes(plan, &t.sources[si], &sub.d, todo))
                 .collect()
         } else {
             Vec::new()
         };
-        let steps = &t.steps[1][si * t.per_source..(si + 1) * t.per_source];
-        let sq3 = plan.shape == Shape::Square
-            && t.axes.len() == 3
-            && t.axes.iter().all(|&(_, n)| n <= FAST_GRATING_MAX_N);
-        let dref = frame.d.map(f64x4::splat);
+        let steps = &t.steps[1][si * per_group..(si + 1) * per_group];
         if t.wide {
             let (sum, flagged) = sum_wide_any(&WideArgs {
                 plan,
@@ -1076,7 +1084,7 @@ fn render_vec_fast(
         }
         if use_proj {
             let nsub = geos.len();
-            let proj = &t.proj[si * t.per_source * nsub..(si + 1) * t.per_source * nsub];
+            let proj = &t.proj[si * per_group * nsub..(si + 1) * per_group * nsub];
             let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
             scaled = scaled
                 + match (grid, sq3) {
@@ -1208,9 +1216,7 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
 ) -> DL {
     let (_, _, steps, _, _, _, dref) = args;
     let nsub = geos.len();
-    let mut total = DL::splat(0.0);
-    let (mut acc0, mut acc1) = (F32::ZERO, F32::ZERO);
-    let mut pending = 0;
+    let mut sum = Sum::default();
     let x_of = |fr: &[f32; 3], c: &[f32; 3], p: &[F32; 3], g: &Geo| -> [F32; 3] {
         std::array::from_fn(|k| {
             splat(-c[k])
@@ -1218,24 +1224,21 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
                 .mul_add(g.inv, splat(fr[k]))
         })
     };
+    // both steps' reference indices before either term: the terms branch, and the f64 work
+    // of the second step overlaps the first term's chain only when it comes first
+    let term = |(fr, hi, c): ([f32; 3], [f64; 3], [f32; 3]), p: &[F32; 3], g: &Geo| {
+        term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, p, g))
+    };
     if nsub == 1 {
         let g = &geos[0];
-        let mut j = 0;
-        while j + 1 < steps.len() {
-            let (fr0, hi0, c0) = reference_c(&steps[j], &dref);
-            let (fr1, hi1, c1) = reference_c(&steps[j + 1], &dref);
-            acc0 += term_x::<GRID, SQ3>(&args, grid, &hi0, &x_of(&fr0, &c0, &proj[j], g));
-            acc1 += term_x::<GRID, SQ3>(&args, grid, &hi1, &x_of(&fr1, &c1, &proj[j + 1], g));
-            pending += 2;
-            if pending >= 32 {
-                total = total + DL::from_f32(acc0 + acc1);
-                (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
-            }
-            j += 2;
+        let mut pairs = steps.chunks_exact(2).zip(proj.chunks_exact(2));
+        for (st, p) in pairs.by_ref() {
+            let (r0, r1) = (reference_c(&st[0], &dref), reference_c(&st[1], &dref));
+            sum.add2([term(r0, &p[0], g), term(r1, &p[1], g)]);
         }
-        if j < steps.len() {
-            let (fr, hi, c) = reference_c(&steps[j], &dref);
-            acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &proj[j], g));
+        if steps.len() % 2 == 1 {
+            let j = steps.len() - 1;
+            sum.add1(term(reference_c(&steps[j], &dref), &proj[j], g));
         }
     } else {
         for (j, st) in steps.iter().enumerate() {
@@ -1243,22 +1246,74 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
             let p = &proj[j * nsub..(j + 1) * nsub];
             let mut i = 0;
             while i + 1 < nsub {
-                acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
-                acc1 +=
+                let t0 = term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
+                let t1 =
                     term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i + 1], &geos[i + 1]));
-                pending += 2;
-                if pending >= 32 {
-                    total = total + DL::from_f32(acc0 + acc1);
-                    (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
-                }
+                sum.add2([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                acc0 += term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
+                sum.add1(term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i])));
             }
         }
     }
-    total + DL::from_f32(acc0 + acc1)
+    sum.total()
+}
+
+/// A pixel vector's running sum: two f32 accumulators (two independent chains; four measured
+/// slower, their registers spill with sixteen vector registers), moved to f64 every 32 terms.
+struct Sum {
+    acc: [F32; 2],
+    pending: usize,
+    total: DL,
+}
+
+impl Default for Sum {
+    fn default() -> Sum {
+        Sum {
+            acc: [F32::ZERO; 2],
+            pending: 0,
+            total: DL::splat(0.0),
+        }
+    }
+}
+
+impl Sum {
+    /// At most this many terms are in the f32 accumulators (see `Tables::unscale`): they are
+    /// moved to f64 once `MAX_PENDING - 1` are, so adding two more cannot pass the bound.
+    const MAX_PENDING: usize = 32;
+
+    #[inline(always)]
+    fn add2(&mut self, t: [F32; 2]) {
+        self.acc[0] += t[0];
+        self.acc[1] += t[1];
+        self.pending += 2;
+        if self.pending >= Self::MAX_PENDING - 1 {
+            self.flush();
+        }
+    }
+
+    #[inline(always)]
+    fn add1(&mut self, t: F32) {
+        self.acc[0] += t;
+        self.pending += 1;
+        if self.pending >= Self::MAX_PENDING - 1 {
+            self.flush();
+        }
+    }
+
+    #[inline(always)]
+    fn flush(&mut self) {
+        self.total = self.total + DL::from_f32(self.acc[0] + self.acc[1]);
+        self.acc = [F32::ZERO; 2];
+        self.pending = 0;
+    }
+
+    #[inline(always)]
+    fn total(mut self) -> DL {
+        self.flush();
+        self.total
+    }
 }
 
 /// Σ over steps and sub-pixels of F²·F_latt², specialised for a structure-factor grid (`GRID`),
@@ -1272,46 +1327,36 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     grid: Option<&crate::hkl::HklGrid>,
 ) -> DL {
     let (_, _, steps, subs, _, _, dref) = args;
-    let mut total = DL::splat(0.0);
-    let (mut acc0, mut acc1) = (F32::ZERO, F32::ZERO);
-    let mut pending = 0;
-    let flush = |acc0: &mut F32, acc1: &mut F32, pending: &mut usize, total: &mut DL| {
-        *pending += 2;
-        if *pending >= 32 {
-            *total = *total + DL::from_f32(*acc0 + *acc1);
-            *acc0 = F32::ZERO;
-            *acc1 = F32::ZERO;
-            *pending = 0;
-        }
-    };
+    let mut sum = Sum::default();
     if subs.len() == 1 {
         let sub = &subs[0];
         let mut pairs = steps.chunks_exact(2);
         for pair in pairs.by_ref() {
             let (r0, r1) = (reference(&pair[0], &dref), reference(&pair[1], &dref));
-            acc0 += term::<GRID, DMIN, SQ3>(&args, grid, &pair[0], &r0, sub, 0);
-            acc1 += term::<GRID, DMIN, SQ3>(&args, grid, &pair[1], &r1, sub, 0);
-            flush(&mut acc0, &mut acc1, &mut pending, &mut total);
+            sum.add2([
+                term::<GRID, DMIN, SQ3>(&args, grid, &pair[0], &r0, sub, 0),
+                term::<GRID, DMIN, SQ3>(&args, grid, &pair[1], &r1, sub, 0),
+            ]);
         }
         for st in pairs.remainder() {
-            acc0 += term::<GRID, DMIN, SQ3>(&args, grid, st, &reference(st, &dref), sub, 0);
+            sum.add1(term::<GRID, DMIN, SQ3>(&args, grid, st, &reference(st, &dref), sub, 0));
         }
     } else {
         for st in steps {
             let r = reference(st, &dref);
             let mut i = 0;
             while i + 1 < subs.len() {
-                acc0 += term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i);
-                acc1 += term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i + 1], i + 1);
-                flush(&mut acc0, &mut acc1, &mut pending, &mut total);
+                let t0 = term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i);
+                let t1 = term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i + 1], i + 1);
+                sum.add2([t0, t1]);
                 i += 2;
             }
             if i < subs.len() {
-                acc0 += term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i);
+                sum.add1(term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i));
             }
         }
     }
-    total + DL::from_f32(acc0 + acc1)
+    sum.total()
 }
 
 /// Render lanes `todo` of the vector starting at fast index `f0` in row `s`: the general
@@ -1834,10 +1879,8 @@ fn term_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(
 /// iteration, as in [`sum_steps`]; f32 sums moved to f64 every 32 terms.
 #[inline(always)]
 fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -> (DL, F32) {
-    let mut total = DL::splat(0.0);
-    let (mut acc0, mut acc1) = (F32::ZERO, F32::ZERO);
+    let mut sum = Sum::default();
     let mut tiny = F32::ZERO;
-    let mut pending = 0;
     let nsub = a.dds.len();
     if nsub == 1 {
         let mut pairs = a.steps.chunks_exact(2);
@@ -1845,17 +1888,14 @@ fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -
             let (fr0, hi0) = reference64(&pair[0], &a.dref);
             let (fr1, hi1) = reference64(&pair[1], &a.dref);
             let (rows0, rows1) = (rows64(&pair[0]), rows64(&pair[1]));
-            acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr0, &hi0, &rows0, 0, &mut tiny);
-            acc1 += term_wide::<GRID, DMIN, SHAPE>(a, &fr1, &hi1, &rows1, 0, &mut tiny);
-            pending += 2;
-            if pending >= 32 {
-                total = total + DL::from_f32(acc0 + acc1);
-                (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
-            }
+            let t0 = term_wide::<GRID, DMIN, SHAPE>(a, &fr0, &hi0, &rows0, 0, &mut tiny);
+            let t1 = term_wide::<GRID, DMIN, SHAPE>(a, &fr1, &hi1, &rows1, 0, &mut tiny);
+            sum.add2([t0, t1]);
         }
         for st in pairs.remainder() {
             let (fr, hi) = reference64(st, &a.dref);
-            acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows64(st), 0, &mut tiny);
+            let t = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows64(st), 0, &mut tiny);
+            sum.add1(t);
         }
     } else {
         for st in a.steps {
@@ -1863,22 +1903,18 @@ fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -
             let rows = rows64(st);
             let mut i = 0;
             while i + 1 < nsub {
-                acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
-                acc1 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i + 1, &mut tiny);
-                pending += 2;
-                if pending >= 32 {
-                    total = total + DL::from_f32(acc0 + acc1);
-                    (acc0, acc1, pending) = (F32::ZERO, F32::ZERO, 0);
-                }
+                let t0 = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
+                let t1 = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i + 1, &mut tiny);
+                sum.add2([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                acc0 += term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
-                pending += 1;
+                let t = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
+                sum.add1(t);
             }
         }
     }
-    (total + DL::from_f32(acc0 + acc1), tiny)
+    (sum.total(), tiny)
 }
 
 /// [`sum_wide`] for the plan's structure factors, resolution cut and shape.
