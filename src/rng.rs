@@ -110,6 +110,12 @@ impl Ran1 {
     /// means below 12 multiply uniforms; the rest use the rejection method with a
     /// Lorentzian comparison function.
     pub fn poisson(&mut self, xm: f32, idum: &mut i64) -> f32 {
+        self.poisson_with(xm, idum, &mut LnFactorials::default())
+    }
+
+    /// As [`Ran1::poisson`], with ln k! of the rejection method's candidates `k` taken from
+    /// (and added to) `table`: the same values, each computed once per table.
+    pub fn poisson_with(&mut self, xm: f32, idum: &mut i64, table: &mut LnFactorials) -> f32 {
         if xm as f64 > 1.0e6 {
             return (xm as f64 + (xm as f64).sqrt() * self.gauss(idum) as f64) as f32;
         }
@@ -138,7 +144,7 @@ impl Ran1 {
                 }
             };
             em = (em as f64).floor() as f32;
-            let e: f32 = em * alxm - gammln((em as f64 + 1.0) as f32) - g;
+            let e: f32 = em * alxm - table.get(em, xm) - g;
             let t = (0.9 * (1.0 + (y * y) as f64) * (e as f64).exp()) as f32;
             if !(self.uniform(idum) > t) {
                 return em;
@@ -181,6 +187,40 @@ impl Ran1 {
             t19 + t20,
             t1 + t2 * t24,
         ]
+    }
+}
+
+/// ln k! for integer k ≥ 0 as the reference's Poisson deviate computes it,
+/// `gammln((float)(k + 1.0))`, remembered for the candidates near the mean.
+#[derive(Clone, Debug, Default)]
+pub struct LnFactorials {
+    /// ln k! by k; NaN where not computed yet.
+    values: Vec<f32>,
+}
+
+impl LnFactorials {
+    /// ln k! for `k`, a non-negative integer-valued float drawn around the mean `mean`.
+    /// Values up to 2·mean + 64 are remembered (the table grows to about twice the largest
+    /// mean); the Lorentzian comparison function's far tail, rarely accepted, is computed
+    /// each time, so one wild candidate does not grow the table.
+    #[inline]
+    pub fn get(&mut self, k: f32, mean: f32) -> f32 {
+        let compute = |k: f32| gammln((k as f64 + 1.0) as f32);
+        if !(k >= 0.0 && k <= 2.0 * mean + 64.0 && k < (1 << 22) as f32) {
+            return compute(k);
+        }
+        let i = k as usize;
+        if i >= self.values.len() {
+            self.values.resize((i + 1).next_power_of_two(), f32::NAN);
+        }
+        let v = self.values[i];
+        if v.is_nan() {
+            let v = compute(k);
+            self.values[i] = v;
+            v
+        } else {
+            v
+        }
     }
 }
 
@@ -380,6 +420,35 @@ mod tests {
         assert!((big - 4e6).abs() < 2e4);
         assert_eq!(r.poisson(0.0, &mut seed), 0.0);
         assert_eq!(r.poisson(-3.0, &mut seed), 0.0);
+    }
+
+    #[test]
+    fn ln_factorials_equal_gammln_and_draws_are_unchanged() {
+        let mut t = super::LnFactorials::default();
+        for (k, mean) in [
+            (0u32, 12.0),
+            (1, 12.0),
+            (7, 12.0),
+            (600, 500.0),
+            (70_000, 12.0),
+        ] {
+            let k = k as f32;
+            // twice: computed, then remembered (or computed again, far from the mean)
+            let direct = gammln((k as f64 + 1.0) as f32).to_bits();
+            assert_eq!(t.get(k, mean).to_bits(), direct);
+            assert_eq!(t.get(k, mean).to_bits(), direct);
+        }
+        assert!(t.values.len() < 2048, "the far candidate grew the table");
+        // one table across many draws gives the draws of a fresh table each time
+        let (mut a, mut b) = (Ran1::new(), Ran1::new());
+        let (mut sa, mut sb) = (-99i64, -99i64);
+        let mut table = super::LnFactorials::default();
+        for i in 0..3000 {
+            let mean = 12.0 + (i % 97) as f32 * 3.7;
+            let x = a.poisson_with(mean, &mut sa, &mut table);
+            let y = b.poisson_with(mean, &mut sb, &mut super::LnFactorials::default());
+            assert_eq!(x.to_bits(), y.to_bits(), "draw {i}");
+        }
     }
 
     #[test]
