@@ -1088,24 +1088,42 @@ fn render_vec_fast(
             let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
             scaled = scaled
                 + match (grid, sq3) {
-                    (None, true) => sum_proj::<false, true>(args, grid, proj, geos),
-                    (None, false) => sum_proj::<false, false>(args, grid, proj, geos),
-                    (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos),
-                    (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos),
+                    (None, true) => unless_tiny(
+                        sum_proj::<false, true, false>(args, grid, proj, geos),
+                        || sum_proj::<false, true, true>(args, grid, proj, geos),
+                    ),
+                    (None, false) => sum_proj::<false, false, false>(args, grid, proj, geos).0,
+                    (Some(_), true) => unless_tiny(
+                        sum_proj::<true, true, false>(args, grid, proj, geos),
+                        || sum_proj::<true, true, true>(args, grid, proj, geos),
+                    ),
+                    (Some(_), false) => sum_proj::<true, false, false>(args, grid, proj, geos).0,
                 };
             continue;
         }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
         scaled = scaled
             + match (grid, plan.dmin > 0.0, sq3) {
-                (None, false, true) => sum_steps::<false, false, true>(args, grid),
-                (None, false, false) => sum_steps::<false, false, false>(args, grid),
-                (None, true, true) => sum_steps::<false, true, true>(args, grid),
-                (None, true, false) => sum_steps::<false, true, false>(args, grid),
-                (Some(_), false, true) => sum_steps::<true, false, true>(args, grid),
-                (Some(_), false, false) => sum_steps::<true, false, false>(args, grid),
-                (Some(_), true, true) => sum_steps::<true, true, true>(args, grid),
-                (Some(_), true, false) => sum_steps::<true, true, false>(args, grid),
+                (None, false, true) => unless_tiny(
+                    sum_steps::<false, false, true, false>(args, grid),
+                    || sum_steps::<false, false, true, true>(args, grid),
+                ),
+                (None, false, false) => sum_steps::<false, false, false, false>(args, grid).0,
+                (None, true, true) => unless_tiny(
+                    sum_steps::<false, true, true, false>(args, grid),
+                    || sum_steps::<false, true, true, true>(args, grid),
+                ),
+                (None, true, false) => sum_steps::<false, true, false, false>(args, grid).0,
+                (Some(_), false, true) => unless_tiny(
+                    sum_steps::<true, false, true, false>(args, grid),
+                    || sum_steps::<true, false, true, true>(args, grid),
+                ),
+                (Some(_), false, false) => sum_steps::<true, false, false, false>(args, grid).0,
+                (Some(_), true, true) => unless_tiny(
+                    sum_steps::<true, true, true, false>(args, grid),
+                    || sum_steps::<true, true, true, true>(args, grid),
+                ),
+                (Some(_), true, false) => sum_steps::<true, true, false, false>(args, grid).0,
             };
     }
     let redo = if t.range_check {
@@ -1137,31 +1155,42 @@ type StepArgs<'a> = (
 
 /// One (step, sub-pixel) term F²·F_latt² (masked by the sub-pixel's resolution cut).
 #[inline(always)]
-fn term<const GRID: bool, const DMIN: bool, const SQ3: bool>(
+fn term<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: bool>(
     args: &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
     st: &Step,
     (fr, hi): &([f32; 3], [f64; 3]),
     sub: &Sub,
     i: usize,
-) -> F32 {
+) -> (F32, F32) {
     let x = [
         offset(st, fr, &sub.dd, 0),
         offset(st, fr, &sub.dd, 1),
         offset(st, fr, &sub.dd, 2),
     ];
-    let term = term_x::<GRID, SQ3>(args, grid, hi, &x);
-    if DMIN { term & mask32(args.4[i]) } else { term }
+    let (term, den) = term_x::<GRID, SQ3, GUARD>(args, grid, hi, &x);
+    if DMIN {
+        (term & mask32(args.4[i]), den)
+    } else {
+        (term, den)
+    }
 }
 
-/// F²·F_latt² from the lanes' indices x relative to the reference lane's nearest integers hi.
+/// Smallest |denominator| of the fast gratings' F_latt that keeps its digits: all three
+/// indices within ~1e-11 of an integer (as on the beam axis) fall below it.
+const DEN_MIN: f32 = 1e-30;
+
+/// F²·F_latt² from the lanes' indices x relative to the reference lane's nearest integers hi,
+/// and |denominator| of the fast gratings (1 for other shapes). Unless `GUARD`, a denominator
+/// below [`DEN_MIN`] is only reported (the caller renders the vector again with `GUARD`, which
+/// uses the guarded gratings for such terms): no branch in the hot loop.
 #[inline(always)]
-fn term_x<const GRID: bool, const SQ3: bool>(
+fn term_x<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     (plan, t, _, _, _, f2_default, _): &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
     hi: &[f64; 3],
     x: &[F32; 3],
-) -> F32 {
+) -> (F32, F32) {
     let rx = [
         x[0].round_ties_even(),
         x[1].round_ties_even(),
@@ -1172,7 +1201,7 @@ fn term_x<const GRID: bool, const SQ3: bool>(
     let f2 = if GRID {
         let f = nearest(grid.expect("grid"), t, hi, &rx);
         if f.simd_eq(F32::ZERO).all() {
-            return F32::ZERO;
+            return (F32::ZERO, F32::ONE);
         }
         f * f
     } else {
@@ -1190,30 +1219,41 @@ fn term_x<const GRID: bool, const SQ3: bool>(
         let (a2, b2) = grating_fast(dl[2], n[2]);
         let den = b0 * b1 * b2;
         let mut q = (a0 * a1 * a2) / den;
-        // a denominator below the normal range (all three indices within ~1e-11 of an
-        // integer, as on the beam axis) loses its digits: the guarded gratings instead
-        if den.abs().simd_lt(splat(1e-30)).any() {
+        let den = den.abs();
+        // a denominator below the normal range loses its digits: the guarded gratings instead
+        if GUARD && den.simd_lt(splat(DEN_MIN)).any() {
             let (a0, b0) = grating_delta(dl[0], n[0]);
             let (a1, b1) = grating_delta(dl[1], n[1]);
             let (a2, b2) = grating_delta(dl[2], n[2]);
             q = (a0 * a1 * a2) / (b0 * b1 * b2);
         }
-        q * q
+        (q * q, if GUARD { F32::ONE } else { den })
     } else {
-        latt2_of(plan, t, x)
+        (latt2_of(plan, t, x), F32::ONE)
     };
-    latt2 * f2
+    (latt2.0 * f2, latt2.1)
+}
+
+/// The sum `fast` of a vector's terms, or (when one of its fast-grating denominators fell
+/// below [`DEN_MIN`]) the sum `guarded` computes.
+#[inline(always)]
+fn unless_tiny(fast: (DL, F32), guarded: impl FnOnce() -> (DL, F32)) -> DL {
+    if fast.1.simd_lt(splat(DEN_MIN)).any() {
+        guarded().0
+    } else {
+        fast.0
+    }
 }
 
 /// As [`sum_steps`] (no resolution cut) with the lanes' index offsets from projected shifts:
 /// x = frac(h_ref) + (A·ΔP − (A·d_ref)·Δr)/|P|.
 #[inline(always)]
-fn sum_proj<const GRID: bool, const SQ3: bool>(
+fn sum_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
     proj: &[[F32; 3]],
     geos: &[Geo],
-) -> DL {
+) -> (DL, F32) {
     let (_, _, steps, _, _, _, dref) = args;
     let nsub = geos.len();
     let mut sum = Sum::default();
@@ -1227,7 +1267,7 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
     // both steps' reference indices before either term: the terms branch, and the f64 work
     // of the second step overlaps the first term's chain only when it comes first
     let term = |(fr, hi, c): ([f32; 3], [f64; 3], [f32; 3]), p: &[F32; 3], g: &Geo| {
-        term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, p, g))
+        term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, p, g))
     };
     if nsub == 1 {
         let g = &geos[0];
@@ -1246,14 +1286,14 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
             let p = &proj[j * nsub..(j + 1) * nsub];
             let mut i = 0;
             while i + 1 < nsub {
-                let t0 = term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
+                let t0 = term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
                 let t1 =
-                    term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i + 1], &geos[i + 1]));
+                    term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i + 1], &geos[i + 1]));
                 sum.add2([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                sum.add1(term_x::<GRID, SQ3>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i])));
+                sum.add1(term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i])));
             }
         }
     }
@@ -1261,11 +1301,13 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
 }
 
 /// A pixel vector's running sum: two f32 accumulators (two independent chains; four measured
-/// slower, their registers spill with sixteen vector registers), moved to f64 every 32 terms.
+/// slower, their registers spill with sixteen vector registers), moved to f64 every 32 terms,
+/// and the smallest |denominator| seen (see [`term_x`]).
 struct Sum {
     acc: [F32; 2],
     pending: usize,
     total: DL,
+    den: F32,
 }
 
 impl Default for Sum {
@@ -1274,6 +1316,7 @@ impl Default for Sum {
             acc: [F32::ZERO; 2],
             pending: 0,
             total: DL::splat(0.0),
+            den: F32::ONE,
         }
     }
 }
@@ -1284,9 +1327,10 @@ impl Sum {
     const MAX_PENDING: usize = 32;
 
     #[inline(always)]
-    fn add2(&mut self, t: [F32; 2]) {
-        self.acc[0] += t[0];
-        self.acc[1] += t[1];
+    fn add2(&mut self, t: [(F32, F32); 2]) {
+        self.acc[0] += t[0].0;
+        self.acc[1] += t[1].0;
+        self.den = self.den.fast_min(t[0].1).fast_min(t[1].1);
         self.pending += 2;
         if self.pending >= Self::MAX_PENDING - 1 {
             self.flush();
@@ -1294,8 +1338,9 @@ impl Sum {
     }
 
     #[inline(always)]
-    fn add1(&mut self, t: F32) {
-        self.acc[0] += t;
+    fn add1(&mut self, t: (F32, F32)) {
+        self.acc[0] += t.0;
+        self.den = self.den.fast_min(t.1);
         self.pending += 1;
         if self.pending >= Self::MAX_PENDING - 1 {
             self.flush();
@@ -1309,10 +1354,11 @@ impl Sum {
         self.pending = 0;
     }
 
+    /// The sum in f64 and the smallest |denominator|.
     #[inline(always)]
-    fn total(mut self) -> DL {
+    fn total(mut self) -> (DL, F32) {
         self.flush();
-        self.total
+        (self.total, self.den)
     }
 }
 
@@ -1322,10 +1368,10 @@ impl Sum {
 /// one sub-pixel) so their long dependency chains overlap. Terms are summed in f32 and moved
 /// to f64 every few dozen.
 #[inline(always)]
-fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
+fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
-) -> DL {
+) -> (DL, F32) {
     let (_, _, steps, subs, _, _, dref) = args;
     let mut sum = Sum::default();
     if subs.len() == 1 {
@@ -1334,25 +1380,25 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
         for pair in pairs.by_ref() {
             let (r0, r1) = (reference(&pair[0], &dref), reference(&pair[1], &dref));
             sum.add2([
-                term::<GRID, DMIN, SQ3>(&args, grid, &pair[0], &r0, sub, 0),
-                term::<GRID, DMIN, SQ3>(&args, grid, &pair[1], &r1, sub, 0),
+                term::<GRID, DMIN, SQ3, GUARD>(&args, grid, &pair[0], &r0, sub, 0),
+                term::<GRID, DMIN, SQ3, GUARD>(&args, grid, &pair[1], &r1, sub, 0),
             ]);
         }
         for st in pairs.remainder() {
-            sum.add1(term::<GRID, DMIN, SQ3>(&args, grid, st, &reference(st, &dref), sub, 0));
+            sum.add1(term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &reference(st, &dref), sub, 0));
         }
     } else {
         for st in steps {
             let r = reference(st, &dref);
             let mut i = 0;
             while i + 1 < subs.len() {
-                let t0 = term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i);
-                let t1 = term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i + 1], i + 1);
+                let t0 = term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i], i);
+                let t1 = term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i + 1], i + 1);
                 sum.add2([t0, t1]);
                 i += 2;
             }
             if i < subs.len() {
-                sum.add1(term::<GRID, DMIN, SQ3>(&args, grid, st, &r, &subs[i], i));
+                sum.add1(term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i], i));
             }
         }
     }
@@ -1890,12 +1936,12 @@ fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -
             let (rows0, rows1) = (rows64(&pair[0]), rows64(&pair[1]));
             let t0 = term_wide::<GRID, DMIN, SHAPE>(a, &fr0, &hi0, &rows0, 0, &mut tiny);
             let t1 = term_wide::<GRID, DMIN, SHAPE>(a, &fr1, &hi1, &rows1, 0, &mut tiny);
-            sum.add2([t0, t1]);
+            sum.add2([(t0, F32::ONE), (t1, F32::ONE)]);
         }
         for st in pairs.remainder() {
             let (fr, hi) = reference64(st, &a.dref);
             let t = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows64(st), 0, &mut tiny);
-            sum.add1(t);
+            sum.add1((t, F32::ONE));
         }
     } else {
         for st in a.steps {
@@ -1905,16 +1951,16 @@ fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -
             while i + 1 < nsub {
                 let t0 = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
                 let t1 = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i + 1, &mut tiny);
-                sum.add2([t0, t1]);
+                sum.add2([(t0, F32::ONE), (t1, F32::ONE)]);
                 i += 2;
             }
             if i < nsub {
                 let t = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
-                sum.add1(t);
+                sum.add1((t, F32::ONE));
             }
         }
     }
-    (sum.total(), tiny)
+    (sum.total().0, tiny)
 }
 
 /// [`sum_wide`] for the plan's structure factors, resolution cut and shape.
