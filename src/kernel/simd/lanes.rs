@@ -1088,42 +1088,24 @@ fn render_vec_fast(
             let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
             scaled = scaled
                 + match (grid, sq3) {
-                    (None, true) => unless_tiny(
-                        sum_proj::<false, true, false>(args, grid, proj, geos),
-                        || sum_proj::<false, true, true>(args, grid, proj, geos),
-                    ),
-                    (None, false) => sum_proj::<false, false, false>(args, grid, proj, geos).0,
-                    (Some(_), true) => unless_tiny(
-                        sum_proj::<true, true, false>(args, grid, proj, geos),
-                        || sum_proj::<true, true, true>(args, grid, proj, geos),
-                    ),
-                    (Some(_), false) => sum_proj::<true, false, false>(args, grid, proj, geos).0,
+                    (None, true) => sum_proj::<false, true>(args, grid, proj, geos),
+                    (None, false) => sum_proj::<false, false>(args, grid, proj, geos),
+                    (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos),
+                    (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos),
                 };
             continue;
         }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
         scaled = scaled
             + match (grid, plan.dmin > 0.0, sq3) {
-                (None, false, true) => unless_tiny(
-                    sum_steps::<false, false, true, false>(args, grid),
-                    || sum_steps::<false, false, true, true>(args, grid),
-                ),
-                (None, false, false) => sum_steps::<false, false, false, false>(args, grid).0,
-                (None, true, true) => unless_tiny(
-                    sum_steps::<false, true, true, false>(args, grid),
-                    || sum_steps::<false, true, true, true>(args, grid),
-                ),
-                (None, true, false) => sum_steps::<false, true, false, false>(args, grid).0,
-                (Some(_), false, true) => unless_tiny(
-                    sum_steps::<true, false, true, false>(args, grid),
-                    || sum_steps::<true, false, true, true>(args, grid),
-                ),
-                (Some(_), false, false) => sum_steps::<true, false, false, false>(args, grid).0,
-                (Some(_), true, true) => unless_tiny(
-                    sum_steps::<true, true, true, false>(args, grid),
-                    || sum_steps::<true, true, true, true>(args, grid),
-                ),
-                (Some(_), true, false) => sum_steps::<true, true, false, false>(args, grid).0,
+                (None, false, true) => sum_steps::<false, false, true>(args, grid),
+                (None, false, false) => sum_steps::<false, false, false>(args, grid),
+                (None, true, true) => sum_steps::<false, true, true>(args, grid),
+                (None, true, false) => sum_steps::<false, true, false>(args, grid),
+                (Some(_), false, true) => sum_steps::<true, false, true>(args, grid),
+                (Some(_), false, false) => sum_steps::<true, false, false>(args, grid),
+                (Some(_), true, true) => sum_steps::<true, true, true>(args, grid),
+                (Some(_), true, false) => sum_steps::<true, true, false>(args, grid),
             };
     }
     let redo = if t.range_check {
@@ -1248,7 +1230,20 @@ fn unless_tiny(fast: (DL, F32), guarded: impl FnOnce() -> (DL, F32)) -> DL {
 /// As [`sum_steps`] (no resolution cut) with the lanes' index offsets from projected shifts:
 /// x = frac(h_ref) + (A·ΔP − (A·d_ref)·Δr)/|P|.
 #[inline(always)]
-fn sum_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
+fn sum_proj<const GRID: bool, const SQ3: bool>(
+    args: StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    proj: &[[F32; 3]],
+    geos: &[Geo],
+) -> DL {
+    unless_tiny(sum_proj_g::<GRID, SQ3, false>(args, grid, proj, geos), || {
+        sum_proj_g::<GRID, SQ3, true>(args, grid, proj, geos)
+    })
+}
+
+/// [`sum_proj`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
+#[inline(always)]
+fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
     proj: &[[F32; 3]],
@@ -1264,8 +1259,9 @@ fn sum_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
                 .mul_add(g.inv, splat(fr[k]))
         })
     };
-    // both steps' reference indices before either term: the terms branch, and the f64 work
-    // of the second step overlaps the first term's chain only when it comes first
+    // both steps' reference indices before either term: a term may branch (F = 0 on every
+    // lane), and the f64 work of the second step overlaps the first term's chain only when it
+    // comes first
     let term = |(fr, hi, c): ([f32; 3], [f64; 3], [f32; 3]), p: &[F32; 3], g: &Geo| {
         term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, p, g))
     };
@@ -1274,11 +1270,11 @@ fn sum_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
         let mut pairs = steps.chunks_exact(2).zip(proj.chunks_exact(2));
         for (st, p) in pairs.by_ref() {
             let (r0, r1) = (reference_c(&st[0], &dref), reference_c(&st[1], &dref));
-            sum.add2([term(r0, &p[0], g), term(r1, &p[1], g)]);
+            sum.add2_den([term(r0, &p[0], g), term(r1, &p[1], g)]);
         }
         if steps.len() % 2 == 1 {
             let j = steps.len() - 1;
-            sum.add1(term(reference_c(&steps[j], &dref), &proj[j], g));
+            sum.add1_den(term(reference_c(&steps[j], &dref), &proj[j], g));
         }
     } else {
         for (j, st) in steps.iter().enumerate() {
@@ -1289,11 +1285,11 @@ fn sum_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
                 let t0 = term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
                 let t1 =
                     term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i + 1], &geos[i + 1]));
-                sum.add2([t0, t1]);
+                sum.add2_den([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                sum.add1(term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i])));
+                sum.add1_den(term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i])));
             }
         }
     }
@@ -1327,10 +1323,9 @@ impl Sum {
     const MAX_PENDING: usize = 32;
 
     #[inline(always)]
-    fn add2(&mut self, t: [(F32, F32); 2]) {
-        self.acc[0] += t[0].0;
-        self.acc[1] += t[1].0;
-        self.den = self.den.fast_min(t[0].1).fast_min(t[1].1);
+    fn add2(&mut self, t: [F32; 2]) {
+        self.acc[0] += t[0];
+        self.acc[1] += t[1];
         self.pending += 2;
         if self.pending >= Self::MAX_PENDING - 1 {
             self.flush();
@@ -1338,13 +1333,26 @@ impl Sum {
     }
 
     #[inline(always)]
-    fn add1(&mut self, t: (F32, F32)) {
-        self.acc[0] += t.0;
-        self.den = self.den.fast_min(t.1);
+    fn add1(&mut self, t: F32) {
+        self.acc[0] += t;
         self.pending += 1;
         if self.pending >= Self::MAX_PENDING - 1 {
             self.flush();
         }
+    }
+
+    /// [`Sum::add2`] for terms with their |denominators| (see [`term_x`]).
+    #[inline(always)]
+    fn add2_den(&mut self, t: [(F32, F32); 2]) {
+        self.add2([t[0].0, t[1].0]);
+        self.den = self.den.fast_min(t[0].1).fast_min(t[1].1);
+    }
+
+    /// [`Sum::add1`] for a term with its |denominator|.
+    #[inline(always)]
+    fn add1_den(&mut self, t: (F32, F32)) {
+        self.add1(t.0);
+        self.den = self.den.fast_min(t.1);
     }
 
     #[inline(always)]
@@ -1368,7 +1376,18 @@ impl Sum {
 /// one sub-pixel) so their long dependency chains overlap. Terms are summed in f32 and moved
 /// to f64 every few dozen.
 #[inline(always)]
-fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: bool>(
+fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
+    args: StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+) -> DL {
+    unless_tiny(sum_steps_g::<GRID, DMIN, SQ3, false>(args, grid), || {
+        sum_steps_g::<GRID, DMIN, SQ3, true>(args, grid)
+    })
+}
+
+/// [`sum_steps`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
+#[inline(always)]
+fn sum_steps_g<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
 ) -> (DL, F32) {
@@ -1379,13 +1398,13 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: b
         let mut pairs = steps.chunks_exact(2);
         for pair in pairs.by_ref() {
             let (r0, r1) = (reference(&pair[0], &dref), reference(&pair[1], &dref));
-            sum.add2([
+            sum.add2_den([
                 term::<GRID, DMIN, SQ3, GUARD>(&args, grid, &pair[0], &r0, sub, 0),
                 term::<GRID, DMIN, SQ3, GUARD>(&args, grid, &pair[1], &r1, sub, 0),
             ]);
         }
         for st in pairs.remainder() {
-            sum.add1(term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &reference(st, &dref), sub, 0));
+            sum.add1_den(term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &reference(st, &dref), sub, 0));
         }
     } else {
         for st in steps {
@@ -1394,11 +1413,11 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: b
             while i + 1 < subs.len() {
                 let t0 = term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i], i);
                 let t1 = term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i + 1], i + 1);
-                sum.add2([t0, t1]);
+                sum.add2_den([t0, t1]);
                 i += 2;
             }
             if i < subs.len() {
-                sum.add1(term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i], i));
+                sum.add1_den(term::<GRID, DMIN, SQ3, GUARD>(&args, grid, st, &r, &subs[i], i));
             }
         }
     }
@@ -1936,12 +1955,12 @@ fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -
             let (rows0, rows1) = (rows64(&pair[0]), rows64(&pair[1]));
             let t0 = term_wide::<GRID, DMIN, SHAPE>(a, &fr0, &hi0, &rows0, 0, &mut tiny);
             let t1 = term_wide::<GRID, DMIN, SHAPE>(a, &fr1, &hi1, &rows1, 0, &mut tiny);
-            sum.add2([(t0, F32::ONE), (t1, F32::ONE)]);
+            sum.add2([t0, t1]);
         }
         for st in pairs.remainder() {
             let (fr, hi) = reference64(st, &a.dref);
             let t = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows64(st), 0, &mut tiny);
-            sum.add1((t, F32::ONE));
+            sum.add1(t);
         }
     } else {
         for st in a.steps {
@@ -1951,12 +1970,12 @@ fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -
             while i + 1 < nsub {
                 let t0 = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
                 let t1 = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i + 1, &mut tiny);
-                sum.add2([(t0, F32::ONE), (t1, F32::ONE)]);
+                sum.add2([t0, t1]);
                 i += 2;
             }
             if i < nsub {
                 let t = term_wide::<GRID, DMIN, SHAPE>(a, &fr, &hi, &rows, i, &mut tiny);
-                sum.add1((t, F32::ONE));
+                sum.add1(t);
             }
         }
     }
