@@ -762,27 +762,11 @@ mod tests {
     /// and out of it, in blocks of every kind (clean, one bad pixel, bad pixels outside).
     #[test]
     fn unusual_pixels_match_a_direct_count() {
-        let sim = crate::Simulation::from_args(&[
-            "-cell",
-            "100",
-            "100",
-            "100",
-            "90",
-            "90",
-            "90",
-            "-default_F",
-            "1",
-            "-detpixels_f",
-            "300",
-            "-detpixels_s",
-            "7",
-            "-roi",
-            "10",
-            "250",
-            "1",
-            "5",
-        ])
-        .expect("setup");
+        let args: Vec<&str> = "-cell 100 100 100 90 90 90 -default_F 1 -detpixels_f 300 \
+             -detpixels_s 7 -roi 10 250 1 5"
+            .split_whitespace()
+            .collect();
+        let sim = crate::Simulation::from_args(&args).expect("setup");
         let plan = sim.plan();
         let n = plan.fpixels * plan.spixels;
         let mut image = vec![1.0f32; n];

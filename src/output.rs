@@ -135,7 +135,7 @@ pub fn noise_image(
     let mut overloads = 0u32;
     let mut ln_factorials = crate::rng::LnFactorials::default();
     for i in roi_indices(plan) {
-        let mut t = rng.poisson_with(image[i], seed, &mut ln_factorials) as f64;
+        let mut t = rng.poisson(image[i], seed, &mut ln_factorials) as f64;
         photons += t;
         t += adc;
         if t > 65535.0 {

@@ -109,13 +109,9 @@ impl Ran1 {
     /// Means above 1e6 use a Gaussian approximation that is not rounded to an integer;
     /// means below 12 multiply uniforms; the rest use the rejection method with a
     /// Lorentzian comparison function.
-    pub fn poisson(&mut self, xm: f32, idum: &mut i64) -> f32 {
-        self.poisson_with(xm, idum, &mut LnFactorials::default())
-    }
-
-    /// As [`Ran1::poisson`], with ln k! of the rejection method's candidates `k` taken from
-    /// (and added to) `table`: the same values, each computed once per table.
-    pub fn poisson_with(&mut self, xm: f32, idum: &mut i64, table: &mut LnFactorials) -> f32 {
+    /// ln k! of the rejection method's candidates `k` is taken from (and added to) `table`:
+    /// the same values, each computed once per table (keep one table for many draws).
+    pub fn poisson(&mut self, xm: f32, idum: &mut i64, table: &mut LnFactorials) -> f32 {
         if xm as f64 > 1.0e6 {
             return (xm as f64 + (xm as f64).sqrt() * self.gauss(idum) as f64) as f32;
         }
@@ -409,17 +405,20 @@ mod tests {
     #[test]
     fn poisson_mean_and_branches() {
         let mut r = Ran1::new();
+        let mut table = super::LnFactorials::default();
         let mut seed = -7;
         for &mean in &[0.5f32, 5.0, 50.0, 5000.0] {
             let n = 4000;
-            let s: f64 = (0..n).map(|_| r.poisson(mean, &mut seed) as f64).sum();
+            let s: f64 = (0..n)
+                .map(|_| r.poisson(mean, &mut seed, &mut table) as f64)
+                .sum();
             let m = s / n as f64;
             assert!((m - mean as f64).abs() < 5.0 * (mean as f64 / n as f64).sqrt() + 0.01);
         }
-        let big = r.poisson(4e6, &mut seed);
+        let big = r.poisson(4e6, &mut seed, &mut table);
         assert!((big - 4e6).abs() < 2e4);
-        assert_eq!(r.poisson(0.0, &mut seed), 0.0);
-        assert_eq!(r.poisson(-3.0, &mut seed), 0.0);
+        assert_eq!(r.poisson(0.0, &mut seed, &mut table), 0.0);
+        assert_eq!(r.poisson(-3.0, &mut seed, &mut table), 0.0);
     }
 
     #[test]
@@ -445,8 +444,8 @@ mod tests {
         let mut table = super::LnFactorials::default();
         for i in 0..3000 {
             let mean = 12.0 + (i % 97) as f32 * 3.7;
-            let x = a.poisson_with(mean, &mut sa, &mut table);
-            let y = b.poisson_with(mean, &mut sb, &mut super::LnFactorials::default());
+            let x = a.poisson(mean, &mut sa, &mut table);
+            let y = b.poisson(mean, &mut sb, &mut super::LnFactorials::default());
             assert_eq!(x.to_bits(), y.to_bits(), "draw {i}");
         }
     }
