@@ -116,15 +116,17 @@ impl Ran1 {
             return (xm as f64 + (xm as f64).sqrt() * self.gauss(idum) as f64) as f32;
         }
         if (xm as f64) < 12.0 {
+            // the product of uniforms, the first being 1·u = u, until it is no longer above
+            // g = exp(−xm) as float
+            let mut t = self.uniform(idum);
+            if (t as f64) < below_exp_neg(xm as f64) {
+                return 0.0;
+            }
             let g = ((-xm) as f64).exp() as f32;
-            let mut em: f32 = -1.0;
-            let mut t: f32 = 1.0;
-            loop {
+            let mut em: f32 = 0.0;
+            while t > g {
                 em += 1.0;
                 t *= self.uniform(idum);
-                if !(t > g) {
-                    break;
-                }
             }
             return em;
         }
@@ -141,8 +143,8 @@ impl Ran1 {
             };
             em = (em as f64).floor() as f32;
             let e: f32 = em * alxm - table.get(em, xm) - g;
-            let t = (0.9 * (1.0 + (y * y) as f64) * (e as f64).exp()) as f32;
-            if !(self.uniform(idum) > t) {
+            let scale = 0.9 * (1.0 + (y * y) as f64);
+            if accepts(self.uniform(idum), scale, e as f64) {
                 return em;
             }
         }
@@ -184,6 +186,43 @@ impl Ran1 {
             t1 + t2 * t24,
         ]
     }
+}
+
+/// Relative slack for the bounds below: above the rounding of a float (2⁻²⁴), libm's error
+/// and the few double roundings of the bounds themselves.
+const SLACK: f64 = 1.0 / (1u64 << 22) as f64;
+
+/// A value below `exp(-x) as f32` for x ≥ 0 (and any value below 1 for x < 0): 1 − x,
+/// since exp(−x) ≥ 1 − x, less the float rounding. A first uniform under it ends the
+/// small-mean loop at 0 without `exp` (the common case for a faint pixel).
+#[inline(always)]
+fn below_exp_neg(x: f64) -> f64 {
+    1.0 - x - SLACK
+}
+
+/// e⁰ + e + e²/2 + … + e⁵/5!: below exp(e) for every e (an odd-degree Taylor polynomial).
+#[inline(always)]
+fn exp_taylor5(e: f64) -> f64 {
+    1.0 + e * (1.0 + e * (0.5 + e * (1.0 / 6.0 + e * (1.0 / 24.0 + e * (1.0 / 120.0)))))
+}
+
+/// The rejection test of the Poisson deviate, `!(u > (scale · exp(e)) as f32)`, decided from
+/// bounds of exp(e) where they suffice: exp(e) ≥ T₅(e), and exp(e) = 1/exp(−e) ≤ 1/T₅(−e)
+/// when T₅(−e) > 0. `exp` is called only for a uniform within the bounds' gap (a few per
+/// cent of the candidates); the outcome is the same as with `exp` always.
+#[inline(always)]
+fn accepts(u: f32, scale: f64, e: f64) -> bool {
+    let u = u as f64;
+    let low = exp_taylor5(e);
+    if low > 0.0 && u <= scale * low * (1.0 - SLACK) {
+        return true;
+    }
+    // u ≥ scale/T₅(−e)·(1 + slack), without the division
+    let den = exp_taylor5(-e);
+    if den > 0.0 && u * den >= scale * (1.0 + SLACK) {
+        return false;
+    }
+    !(u > (scale * e.exp()) as f32 as f64)
 }
 
 /// ln k! for integer k ≥ 0 as the reference's Poisson deviate computes it,
@@ -400,6 +439,103 @@ mod tests {
         let mut t2 = 123;
         assert_eq!(c.uniform(&mut t), d.uniform(&mut t2));
         assert_ne!(t, 1);
+    }
+
+    /// The reference's Poisson deviate as it reads: `exp` for every pixel and candidate, ln k!
+    /// by `gammln` each time.
+    fn poisson_as_written(r: &mut Ran1, xm: f32, idum: &mut i64) -> f32 {
+        if xm as f64 > 1.0e6 {
+            return (xm as f64 + (xm as f64).sqrt() * r.gauss(idum) as f64) as f32;
+        }
+        if (xm as f64) < 12.0 {
+            let g = ((-xm) as f64).exp() as f32;
+            let (mut em, mut t) = (-1.0f32, 1.0f32);
+            loop {
+                em += 1.0;
+                t *= r.uniform(idum);
+                if !(t > g) {
+                    return em;
+                }
+            }
+        }
+        let sq = (2.0 * xm as f64).sqrt() as f32;
+        let alxm = (xm as f64).ln() as f32;
+        let g: f32 = xm * alxm - gammln((xm as f64 + 1.0) as f32);
+        loop {
+            let (y, em) = loop {
+                let y = (PI * r.uniform(idum) as f64).tan() as f32;
+                let em: f32 = sq * y + xm;
+                if !(em < 0.0) {
+                    break (y, (em as f64).floor() as f32);
+                }
+            };
+            let e: f32 = em * alxm - gammln((em as f64 + 1.0) as f32) - g;
+            let t = (0.9 * (1.0 + (y * y) as f64) * (e as f64).exp()) as f32;
+            if !(r.uniform(idum) > t) {
+                return em;
+            }
+        }
+    }
+
+    #[test]
+    fn poisson_draws_equal_the_reference_as_written() {
+        // means over the branches and their edges: negative, 0, faint, < 12, 12, large, > 1e6
+        let mut means: Vec<f32> = vec![-3.0, 0.0, 1e-30, 1e-6, 0.3, 11.999, 12.0, 12.5, 2e6];
+        let mut x = 0.001f32;
+        while x < 20_000.0 {
+            means.push(x);
+            x *= 1.07;
+        }
+        let (mut a, mut b) = (Ran1::new(), Ran1::new());
+        let (mut sa, mut sb) = (-1234i64, -1234i64);
+        let mut table = super::LnFactorials::default();
+        for round in 0..300 {
+            for (i, &m) in means.iter().enumerate() {
+                let want = poisson_as_written(&mut b, m, &mut sb);
+                let got = a.poisson(m, &mut sa, &mut table);
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "round {round}, mean {m} ({i})"
+                );
+            }
+        }
+        assert_eq!(sa, sb, "the generators drew as many uniforms");
+    }
+
+    #[test]
+    fn exp_bounds_hold_and_decide_as_exp_does() {
+        let mut e = -40.0f64;
+        let mut k = 0u32;
+        while e < 3.0 {
+            let exp = e.exp();
+            // the bounds as used: with their slack, on the right side of exp(e)
+            assert!(exp_taylor5(e) * (1.0 - SLACK) < exp, "{e}");
+            let den = exp_taylor5(-e);
+            if den > 0.0 {
+                assert!(1.0 / den * (1.0 + SLACK) > exp, "{e}");
+            }
+            if e <= 0.0 {
+                assert!(below_exp_neg(-e) < ((e).exp() as f32) as f64, "{e}");
+            }
+            // uniforms at and beside the threshold t, and across (0, 1)
+            let scale = 0.9 * (1.0 + (k % 7) as f64 * 0.3);
+            let t = (scale * exp) as f32;
+            let near = [
+                t,
+                f32::from_bits(t.to_bits().saturating_sub(1)),
+                f32::from_bits(t.to_bits() + 1),
+            ];
+            for u in near.into_iter().chain((1..20).map(|j| j as f32 / 20.0)) {
+                assert_eq!(
+                    accepts(u, scale, e),
+                    !(u > t),
+                    "u {u}, e {e}, scale {scale}"
+                );
+            }
+            e += 0.001;
+            k += 1;
+        }
     }
 
     #[test]
