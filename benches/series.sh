@@ -16,7 +16,7 @@
 #      1x1-pixel images, where the render is nothing (the per-image set-up stages, the plan,
 #      writing the three files and the manifest line).
 #
-#   benches/series.sh            (IMAGES=200 RUNS=5 THREADS=2 NB_BIN=target/release/nanoBragg)
+#   benches/series.sh            (IMAGES=200 RUNS=5 THREADS=2 SETTLE=30 NB_BIN=target/release/nanoBragg)
 #   WORK=/dev/shm benches/series.sh      (the files in memory)
 #
 # Wall-clock times from bash's $EPOCHREALTIME (no timing process), median of RUNS runs, each
@@ -37,6 +37,9 @@ SCAN="-cell 100 100 100 90 90 90 -default_F 100 -detpixels 128 -pixel 0.4 -dista
 declare -A KIND=([default]="-seed 1" [heavy]="-N 5 -seed 1" [light]="-oversample 1 -nonoise")
 work=$(mktemp -d -p "${WORK:-/tmp}")
 trap 'rm -rf "$work"' EXIT
+# The deletes of an earlier run of this script slow file creation for about 30 s on ext4
+# without a journal (see fresh() below): wait that out first (SETTLE=0 skips it).
+sleep "${SETTLE:-30}"
 
 us() { echo $(( 10#${1%[.,]*} * 1000000 + 10#${1#*[.,]} )); }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }

@@ -171,6 +171,8 @@ fn temporary_names_are_exclusive_unpredictable_and_short_enough() {
     // a legal 255-byte name: its temporary name must still fit NAME_MAX
     let long = format!("{}.bin", "n".repeat(251));
     let name = d.join(&long).display().to_string();
+    // an existing destination: replaced through named temporary files
+    std::fs::write(d.join(&long), b"old").unwrap();
     let a = nanobragg::io::stage(&name, &writer).expect("stage a 255-byte name");
     let b = nanobragg::io::stage(&name, &writer).expect("stage it twice");
     let tmps = temporaries(d.path());
@@ -195,6 +197,90 @@ fn temporary_names_are_exclusive_unpredictable_and_short_enough() {
     let o = run_in(d.path(), "-floatfile f.bin -nonoise -nopgm");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"victim");
+}
+
+#[test]
+fn new_files_appear_only_when_complete_and_leave_nothing_behind() {
+    let d = Scratch::new("unnamed");
+    let writer = |w: &mut dyn std::io::Write| w.write_all(b"complete");
+    let a = nanobragg::io::stage(&d.join("a.bin").display().to_string(), &writer).unwrap();
+    let b = nanobragg::io::stage(&d.join("b.bin").display().to_string(), &writer).unwrap();
+    let dropped = nanobragg::io::stage(&d.join("c.bin").display().to_string(), &writer).unwrap();
+    // staged outputs of new files have no name in the folder: not even a temporary one
+    let listed = || {
+        let mut v: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(listed().is_empty(), "{:?}", listed());
+    drop(dropped);
+    // a destination that appears before the commit is replaced, as a rename would
+    std::fs::write(d.join("b.bin"), b"meanwhile").unwrap();
+    nanobragg::io::commit(vec![a, b]).expect("commit");
+    assert_eq!(listed(), ["a.bin", "b.bin"]);
+    for f in ["a.bin", "b.bin"] {
+        assert_eq!(std::fs::read(d.join(f)).unwrap(), b"complete", "{f}");
+    }
+    // a new file gets what fopen gives it: 0666 less the umask
+    // SAFETY: umask is read by setting it and setting it back at once.
+    let mask = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m
+    };
+    let mode = std::fs::metadata(d.join("a.bin"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o666 & !(mask as u32));
+
+    // a run killed with SIGKILL while its float image waits, complete and unnamed (the int
+    // image goes first, to a FIFO nobody opens), leaves no file of its own behind
+    assert!(
+        Command::new("mkfifo")
+            .arg(d.join("stuck.img"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut child = Command::new(BIN)
+        .args(
+            format!("{RUN} -floatfile k.bin -intfile stuck.img -nonoise -nopgm").split_whitespace(),
+        )
+        .current_dir(d.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // an unnamed file shows in /proc as "<folder>/#<inode> (deleted)"
+    let fds = format!("/proc/{}/fd", child.id());
+    let unnamed_open = || {
+        std::fs::read_dir(&fds)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                std::fs::read_link(e.path()).is_ok_and(|t| {
+                    let t = t.to_string_lossy().into_owned();
+                    t.starts_with(&d.path().display().to_string()) && t.ends_with("(deleted)")
+                })
+            })
+    };
+    let t0 = std::time::Instant::now();
+    while !unnamed_open() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "no unnamed file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(listed(), ["a.bin", "b.bin", "stuck.img"]);
 }
 
 #[test]

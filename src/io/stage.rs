@@ -1,22 +1,31 @@
 //! All-or-nothing output: every output of a run is written completely before any replaces
 //! an existing file.
 //!
-//! [`stage`] writes one output: to a new temporary file beside a regular destination (created
-//! exclusively, with an unpredictable name within `NAME_MAX`, never through a link: the
-//! `tempfile` crate), with the replaced file's mode and, where permitted, its owner; or, for a
-//! stream (device, FIFO, socket), into memory. [`commit`] then writes the streams and renames
-//! the temporary files over their destinations, in order, one right after the other. A failure
-//! before the renames removes every temporary file and leaves every old file as it was.
+//! [`stage`] writes one output: for a destination that does not exist yet, to an unnamed file
+//! in its folder (Linux `O_TMPFILE`), which [`commit`] links under the destination's name; for
+//! a file it replaces (or where unnamed files are not supported), to a new temporary file
+//! beside it (created exclusively, with an unpredictable name within `NAME_MAX`, never through
+//! a link: the `tempfile` crate), with the replaced file's mode and, where permitted, its
+//! owner; or, for a stream (device, FIFO, socket), into memory. [`commit`] then writes the
+//! streams and links or renames the files to their destinations, in order, one right after the
+//! other. A failure before that removes every temporary file and leaves every old file as it
+//! was.
 //!
-//! Temporary files are recorded in a process-wide list so that a signal handler
-//! ([`remove_temporaries`]) can remove them before the process exits; renames hold that list's
-//! lock, so a signal never interrupts a run's renames half way.
+//! An unnamed file has no name to leave behind: a process killed at any moment (even by
+//! SIGKILL, as a pre-empted job is) leaves no trace of it, and creating it does not lock the
+//! folder, so ranks writing into one folder create their files side by side (with named
+//! temporary files, two processes creating files in one ext4 folder took as long as one).
+//! Named temporary files are recorded in a process-wide list so that a signal handler
+//! ([`remove_temporaries`]) can remove them before the process exits; links and renames hold
+//! that list's lock, so a signal never interrupts a run's commit half way.
 
 use super::target::{Existing, Target};
 use crate::error::{Error, Result};
+use std::ffi::CString;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Temporary files that exist now.
@@ -39,6 +48,12 @@ pub struct Staged {
 
 #[derive(Debug)]
 enum Kind {
+    /// A complete unnamed file, to be linked as `dest` (which did not exist when staged).
+    Unnamed {
+        file: std::fs::File,
+        dest: PathBuf,
+        dir: PathBuf,
+    },
     /// A complete temporary file; `in_place`: copy it into the destination (a file with other
     /// hard links, which a rename would split) instead of renaming it.
     Temp {
@@ -107,42 +122,122 @@ pub fn stage(name: &str, write: Writer) -> Result<Staged> {
         Target::Replace {
             dest,
             dir,
-            existing,
-        } => {
-            let mut b = tempfile::Builder::new();
-            let prefix = prefix(&dest);
-            b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
-            // a new file gets what fopen gives it: 0666 less the umask
-            b.permissions(std::fs::Permissions::from_mode(0o666));
-            // created and listed under the list's lock: a signal's clean-up (which takes the
-            // lock for good) sees every temporary file, and none is created after it
-            let (file, tmp) = {
-                let mut l = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-                let (file, tmp) = b.tempfile_in(&dir).map_err(err)?.into_parts();
-                l.push(tmp.to_path_buf());
-                (file, tmp)
-            };
-            let staged = Staged {
-                name: name.to_string(),
-                kind: Kind::Temp {
-                    tmp,
-                    dest,
-                    in_place: existing.is_some_and(|e| e.nlink > 1),
-                },
-            };
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-            write(&mut w).map_err(err)?;
-            let file = w.into_inner().map_err(|e| err(e.into_error()))?;
-            if let Some(Existing { mode, uid, gid, .. }) = existing {
-                // the replaced file's owner where permitted (root), then its mode (after the
-                // owner: chown clears set-id bits)
-                let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
-                file.set_permissions(std::fs::Permissions::from_mode(mode))
-                    .map_err(err)?;
+            existing: None,
+        } => match open_unnamed(&dir) {
+            Ok(file) => {
+                let file = write_all(file, write).map_err(err)?;
+                Ok(Staged {
+                    name: name.to_string(),
+                    kind: Kind::Unnamed { file, dest, dir },
+                })
             }
-            Ok(staged)
-        }
+            Err(_) => stage_named(name, dest, dir, None, write),
+        },
+        Target::Replace {
+            dest,
+            dir,
+            existing,
+        } => stage_named(name, dest, dir, existing, write),
     }
+}
+
+/// An unnamed regular file in `dir`, mode 0666 less the umask (as fopen gives a new file).
+/// Fails where the file system (or the kernel) has no unnamed files.
+fn open_unnamed(dir: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o666)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+}
+
+/// Give the unnamed `file` the name `dest` (no replacing: fails if `dest` exists).
+fn link_unnamed(file: &std::fs::File, dest: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let to = CString::new(dest.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths, read only; the descriptor is open for the call.
+    let r = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Put an unnamed file in place: linked as `dest`, or (the destination appeared meanwhile, or
+/// no link can be made, e.g. without /proc) copied into a named temporary file renamed over it.
+fn place_unnamed(mut file: std::fs::File, dest: &Path, dir: &Path) -> std::io::Result<()> {
+    if link_unnamed(&file, dest).is_ok() {
+        return Ok(());
+    }
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    let prefix = prefix(dest);
+    let mut b = tempfile::Builder::new();
+    b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
+    b.permissions(std::fs::Permissions::from_mode(0o666));
+    let mut tmp = b.tempfile_in(dir)?;
+    std::io::copy(&mut file, &mut tmp)?;
+    tmp.persist(dest).map(|_| ()).map_err(|e| e.error)
+}
+
+/// `write` into `file` through a large buffer; the file back.
+fn write_all(file: std::fs::File, write: Writer) -> std::io::Result<std::fs::File> {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    write(&mut w)?;
+    w.into_inner().map_err(|e| e.into_error())
+}
+
+/// [`stage`] into a named temporary file beside `dest`.
+fn stage_named(
+    name: &str,
+    dest: PathBuf,
+    dir: PathBuf,
+    existing: Option<Existing>,
+    write: Writer,
+) -> Result<Staged> {
+    let err = |e: std::io::Error| Error::output(name, e.to_string());
+    let mut b = tempfile::Builder::new();
+    let prefix = prefix(&dest);
+    b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
+    // a new file gets what fopen gives it: 0666 less the umask
+    b.permissions(std::fs::Permissions::from_mode(0o666));
+    // created and listed under the list's lock: a signal's clean-up (which takes the
+    // lock for good) sees every temporary file, and none is created after it
+    let (file, tmp) = {
+        let mut l = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, tmp) = b.tempfile_in(&dir).map_err(err)?.into_parts();
+        l.push(tmp.to_path_buf());
+        (file, tmp)
+    };
+    let staged = Staged {
+        name: name.to_string(),
+        kind: Kind::Temp {
+            tmp,
+            dest,
+            in_place: existing.is_some_and(|e| e.nlink > 1),
+        },
+    };
+    let file = write_all(file, write).map_err(err)?;
+    if let Some(Existing { mode, uid, gid, .. }) = existing {
+        // the replaced file's owner where permitted (root), then its mode (after the
+        // owner: chown clears set-id bits)
+        let _ = std::os::unix::fs::fchown(&file, Some(uid), Some(gid));
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(err)?;
+    }
+    Ok(staged)
 }
 
 /// Write the streams, then put every temporary file in place, in order. Stops at the first
@@ -172,13 +267,20 @@ pub fn commit(outputs: Vec<Staged>) -> Result<()> {
                 bytes: Vec::new(),
             },
         );
-        let Kind::Temp {
-            tmp,
-            dest,
-            in_place,
-        } = kind
-        else {
-            continue;
+        let (tmp, dest, in_place) = match kind {
+            Kind::Temp {
+                tmp,
+                dest,
+                in_place,
+            } => (tmp, dest, in_place),
+            Kind::Unnamed { file, dest, dir } => {
+                if let Err(e) = place_unnamed(file, &dest, &dir) {
+                    result = Err(Error::output(&s.name, e.to_string()));
+                    break;
+                }
+                continue;
+            }
+            Kind::Stream { .. } => continue,
         };
         let p = tmp.to_path_buf();
         let r = if in_place {

@@ -102,11 +102,13 @@ pub fn run(series: &Series, shard: &Shard, ev: &mut dyn Events) -> Result<Summar
         record(&mut log, &mut s, ev, e)?;
         let threads = crate::pool::get(None)?.current_num_threads().max(1);
         let pixels = series.prepared().base_pixels();
-        if threads > 1 && pixels < CONCURRENT_BELOW && rest.len() > 1 {
+        let small = pixels < CONCURRENT_BELOW;
+        if threads > 1 && small && rest.len() > 1 {
             concurrent(series, shard, rest, threads, &mut log, &mut s, ev)?;
         } else {
             for &i in rest {
-                let e = render_image(series, shard, i, false)?;
+                // one thread and a small image: on this thread, as the concurrent images are
+                let e = render_image(series, shard, i, threads == 1 && small)?;
                 record(&mut log, &mut s, ev, e)?;
             }
         }
