@@ -192,9 +192,10 @@ impl Ran1 {
 /// and the few double roundings of the bounds themselves.
 const SLACK: f64 = 1.0 / (1u64 << 22) as f64;
 
-/// A value below `exp(-x) as f32` for x ≥ 0 (and any value below 1 for x < 0): 1 − x,
-/// since exp(−x) ≥ 1 − x, less the float rounding. A first uniform under it ends the
-/// small-mean loop at 0 without `exp` (the common case for a faint pixel).
+/// 1 − x less the float rounding: below `exp(-x) as f32` for 0 ≤ x ≤ 1, since
+/// exp(−x) ≥ 1 − x (for x < 0 it is above 1, and every uniform is below exp(−x) ≥ 1 too).
+/// A first uniform under it ends the small-mean loop at 0 without `exp` (the common case for
+/// a faint pixel).
 #[inline(always)]
 fn below_exp_neg(x: f64) -> f64 {
     1.0 - x - SLACK

@@ -183,13 +183,20 @@ fn place_unnamed(mut file: std::fs::File, dest: &Path, dir: &Path) -> std::io::R
     }
     use std::io::Seek;
     file.seek(std::io::SeekFrom::Start(0))?;
-    let prefix = prefix(dest);
-    let mut b = tempfile::Builder::new();
-    b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
-    b.permissions(std::fs::Permissions::from_mode(0o666));
-    let mut tmp = b.tempfile_in(dir)?;
+    let mut tmp = temporary_beside(dest, dir)?;
     std::io::copy(&mut file, &mut tmp)?;
     tmp.persist(dest).map(|_| ()).map_err(|e| e.error)
+}
+
+/// A new temporary file in `dir` for `dest`: created exclusively, with an unpredictable name,
+/// mode 0666 less the umask (what fopen gives a new file).
+fn temporary_beside(dest: &Path, dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(&prefix(dest))
+        .suffix(".tmp")
+        .rand_bytes(8)
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
 }
 
 /// `write` into `file` through a large buffer; the file back.
@@ -208,16 +215,11 @@ fn stage_named(
     write: Writer,
 ) -> Result<Staged> {
     let err = |e: std::io::Error| Error::output(name, e.to_string());
-    let mut b = tempfile::Builder::new();
-    let prefix = prefix(&dest);
-    b.prefix(&prefix).suffix(".tmp").rand_bytes(8);
-    // a new file gets what fopen gives it: 0666 less the umask
-    b.permissions(std::fs::Permissions::from_mode(0o666));
     // created and listed under the list's lock: a signal's clean-up (which takes the
     // lock for good) sees every temporary file, and none is created after it
     let (file, tmp) = {
         let mut l = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, tmp) = b.tempfile_in(&dir).map_err(err)?.into_parts();
+        let (file, tmp) = temporary_beside(&dest, &dir).map_err(err)?.into_parts();
         l.push(tmp.to_path_buf());
         (file, tmp)
     };
