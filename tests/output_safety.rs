@@ -199,6 +199,25 @@ fn temporary_names_are_exclusive_unpredictable_and_short_enough() {
     assert_eq!(std::fs::read(d.join("victim")).unwrap(), b"victim");
 }
 
+/// A run in `dir` with `outputs` whose int image goes to a FIFO nobody reads (stuck.img): it
+/// stops there, with its other outputs complete and staged, until it is killed.
+fn stuck_run(dir: &Path, outputs: &str) -> std::process::Child {
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.join("stuck.img"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    Command::new(BIN)
+        .args(format!("{RUN} {outputs} -intfile stuck.img").split_whitespace())
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn new_files_appear_only_when_complete_and_leave_nothing_behind() {
     let d = Scratch::new("unnamed");
@@ -240,22 +259,7 @@ fn new_files_appear_only_when_complete_and_leave_nothing_behind() {
 
     // a run killed with SIGKILL while its float image waits, complete and unnamed (the int
     // image goes first, to a FIFO nobody opens), leaves no file of its own behind
-    assert!(
-        Command::new("mkfifo")
-            .arg(d.join("stuck.img"))
-            .status()
-            .unwrap()
-            .success()
-    );
-    let mut child = Command::new(BIN)
-        .args(
-            format!("{RUN} -floatfile k.bin -intfile stuck.img -nonoise -nopgm").split_whitespace(),
-        )
-        .current_dir(d.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = stuck_run(d.path(), "-floatfile k.bin -nonoise -nopgm");
     // an unnamed file shows in /proc as "<folder>/#<inode> (deleted)"
     let fds = format!("/proc/{}/fd", child.id());
     let unnamed_open = || {
@@ -580,23 +584,7 @@ fn sigint_and_sigterm_remove_the_temporary_files() {
         plant_old(d.path());
         // the int image goes to a FIFO nobody reads: the run stops there, with the other
         // outputs complete in temporary files, waiting to be renamed
-        assert!(
-            Command::new("mkfifo")
-                .arg(d.join("stuck.img"))
-                .status()
-                .unwrap()
-                .success()
-        );
-        let mut child = Command::new(BIN)
-            .args(
-                format!("{RUN} -hkl cubic.hkl -floatfile f.bin -intfile stuck.img -pgmfile p.pgm")
-                    .split_whitespace(),
-            )
-            .current_dir(d.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = stuck_run(d.path(), "-hkl cubic.hkl -floatfile f.bin -pgmfile p.pgm");
         let t0 = std::time::Instant::now();
         while temporaries(d.path()).len() < 3 {
             assert!(
