@@ -269,30 +269,7 @@ pub fn commit(outputs: Vec<Staged>) -> Result<()> {
                 bytes: Vec::new(),
             },
         );
-        let (tmp, dest, in_place) = match kind {
-            Kind::Temp {
-                tmp,
-                dest,
-                in_place,
-            } => (tmp, dest, in_place),
-            Kind::Unnamed { file, dest, dir } => {
-                if let Err(e) = place_unnamed(file, &dest, &dir) {
-                    result = Err(Error::output(&s.name, e.to_string()));
-                    break;
-                }
-                continue;
-            }
-            Kind::Stream { .. } => continue,
-        };
-        let p = tmp.to_path_buf();
-        let r = if in_place {
-            std::fs::copy(&tmp, &dest).map(|_| ())
-        } else {
-            // on failure the temporary file is removed with the error's TempPath
-            tmp.persist(&dest).map_err(|e| e.error)
-        };
-        live.retain(|q| *q != p);
-        if let Err(e) = r {
+        if let Err(e) = place(kind, &mut live) {
             result = Err(Error::output(&s.name, e.to_string()));
             break;
         }
@@ -300,6 +277,30 @@ pub fn commit(outputs: Vec<Staged>) -> Result<()> {
     drop(live);
     drop(rest);
     result
+}
+
+/// Put one staged output in place (streams are written before: nothing to do); a temporary
+/// file leaves `live` whether or not it made it.
+fn place(kind: Kind, live: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    match kind {
+        Kind::Stream { .. } => Ok(()),
+        Kind::Unnamed { file, dest, dir } => place_unnamed(file, &dest, &dir),
+        Kind::Temp {
+            tmp,
+            dest,
+            in_place,
+        } => {
+            let p = tmp.to_path_buf();
+            let r = if in_place {
+                std::fs::copy(&tmp, &dest).map(|_| ())
+            } else {
+                // on failure the temporary file is removed with the error's TempPath
+                tmp.persist(&dest).map(|_| ()).map_err(|e| e.error)
+            };
+            live.retain(|q| *q != p);
+            r
+        }
+    }
 }
 
 fn write_stream(path: &std::path::Path, socket: bool, bytes: &[u8]) -> std::io::Result<()> {
