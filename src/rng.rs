@@ -192,8 +192,9 @@ impl Ran1 {
 /// and the few double roundings of the bounds themselves.
 const SLACK: f64 = 1.0 / (1u64 << 22) as f64;
 
-/// 1 − x less the float rounding: below `exp(-x) as f32` for 0 ≤ x ≤ 1, since
-/// exp(−x) ≥ 1 − x (for x < 0 it is above 1, and every uniform is below exp(−x) ≥ 1 too).
+/// 1 − x less the float rounding: below `exp(-x) as f32` for every x ≥ 0, since
+/// exp(−x) ≥ 1 − x (beyond x = 1 it is negative, so no uniform is below it); for x < 0 it is
+/// above 1, and every uniform is below exp(−x) ≥ 1 too.
 /// A first uniform under it ends the small-mean loop at 0 without `exp` (the common case for
 /// a faint pixel).
 #[inline(always)]
