@@ -6,6 +6,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     simd_warning();
+    avx512_kernel_source();
     #[cfg(feature = "header")]
     header();
     #[cfg(feature = "c-ref")]
@@ -24,6 +25,61 @@ fn simd_warning() {
             "cargo:warning=nanobragg is built for x86-64 without AVX2/FMA: its single-precision kernel runs on SSE2, slower and with last-bit differences; for AVX2 + FMA set RUSTFLAGS=\"-C target-cpu=x86-64-v3\" (README: \"Using nanobragg as a dependency\")"
         );
     }
+}
+
+/// The instruction sets of the SIMD kernel's run-time AVX-512 variant (`simd::x16rt`).
+const AVX512_FEATURES: &str = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma";
+
+/// The SIMD kernel's source (`src/kernel/simd/lanes.rs`) for the 16-lane module chosen at run
+/// time on AVX-512 CPUs: every function that is not `#[inline(always)]` and not a trait
+/// method gets `#[target_feature(enable = AVX512_FEATURES)]`, so that the whole kernel is
+/// compiled for AVX-512 and the vector types' intrinsics inline into it (a function without
+/// the features could not inline them). The unit tests at the end are left out (they run in
+/// the 8-lane module). Written to `$OUT_DIR/lanes_avx512.rs`.
+fn avx512_kernel_source() {
+    let src_path = "src/kernel/simd/lanes.rs";
+    println!("cargo:rerun-if-changed={src_path}");
+    let src = std::fs::read_to_string(src_path).expect("read src/kernel/simd/lanes.rs");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out.join("lanes_avx512.rs"), with_target_features(&src))
+        .expect("write lanes_avx512.rs");
+}
+
+/// See [`avx512_kernel_source`]. Relies on rustfmt's layout: a trait impl opens with a line
+/// `impl … for … {` at column 0 and closes with `}` at column 0; attributes are on their own
+/// lines above the item.
+fn with_target_features(src: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 4096);
+    let mut in_trait_impl = false;
+    let mut inline_always = false;
+    for line in src.lines() {
+        if line.starts_with("#[cfg(test)]") {
+            break;
+        }
+        let t = line.trim_start();
+        if line.starts_with("impl") && line.contains(" for ") && line.ends_with('{') {
+            in_trait_impl = true;
+        } else if line == "}" {
+            in_trait_impl = false;
+        }
+        let is_fn = ["fn ", "pub fn ", "pub(crate) fn ", "pub(super) fn "]
+            .iter()
+            .any(|p| t.starts_with(p));
+        if is_fn && !in_trait_impl && !inline_always {
+            let indent = &line[..line.len() - t.len()];
+            out.push_str(&format!(
+                "{indent}#[target_feature(enable = \"{AVX512_FEATURES}\")]\n"
+            ));
+        }
+        if t.starts_with("#[inline(always)]") {
+            inline_always = true;
+        } else if !(t.starts_with("#[") || t.starts_with("///") || t.starts_with("//")) {
+            inline_always = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(feature = "header")]

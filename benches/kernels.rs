@@ -10,10 +10,11 @@
 //!     cargo bench --bench kernels --features c-ref      # plus the C reference
 //!     RAYON_NUM_THREADS=1 cargo bench --bench kernels   # one thread
 //!     cargo bench --bench kernels -- simd               # only the SIMD kernel
-//!     RUSTFLAGS="-C target-cpu=x86-64-v4" cargo bench --bench kernels -- simd   # x8 and x16
+//!     cargo bench --bench kernels -- simd_x             # both widths (on an AVX-512 CPU)
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nanobragg::kernel::Silent;
+use nanobragg::kernel::simd::Width;
 use nanobragg::{Precision, RenderPlan, Simulation};
 use std::path::Path;
 
@@ -72,16 +73,14 @@ fn kernels(c: &mut Criterion) {
                 nanobragg::render_plan(&plan, Precision::Single, &mut Silent).expect("render")
             })
         });
-        // in an AVX-512 build both widths exist: measure both
-        #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-        {
-            use nanobragg::kernel::simd::{x8, x16};
-            g.bench_function("simd_x8", |b| {
-                b.iter(|| nanobragg::kernel::render(&plan, &x8::Simd::default(), &mut Silent))
-            });
-            g.bench_function("simd_x16", |b| {
-                b.iter(|| nanobragg::kernel::render(&plan, &x16::Simd::default(), &mut Silent))
-            });
+        // on an AVX-512 CPU both widths run (sixteen lanes are the default there): both
+        if nanobragg::kernel::simd::width() == Width::X16 {
+            for (label, width) in [("simd_x8", Width::X8), ("simd_x16", Width::X16)] {
+                let kernel = nanobragg::kernel::simd::kernel_of(width);
+                g.bench_function(label, |b| {
+                    b.iter(|| nanobragg::kernel::render(&plan, kernel.as_ref(), &mut Silent))
+                });
+            }
         }
         if steps > SLOW_KERNELS_MAX {
             // the exact and C kernels (~20 M pixel-steps/s) would take minutes per sample

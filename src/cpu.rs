@@ -123,39 +123,55 @@ pub fn check() -> Result<(), Error> {
     }
 }
 
-/// The single-precision kernel this build uses: its vector width and the instruction set
-/// `wide` compiled it for (see `-version` and `nb_simd_info`). A crate that depends on
-/// nanobragg gets the instruction set of *its* build flags, x86-64 baseline (SSE2) unless it
-/// sets `-C target-cpu`; the SSE2 kernel is slower and its single-precision results differ in
-/// the last bits from the AVX2 kernel's (the exact kernel is the same in every build).
-pub const SIMD: &str = simd_description!();
+/// The single-precision kernel this build uses on this CPU: its vector width and instruction
+/// set (see `-version` and `nb_simd_info`), e.g. "f32x16 on AVX-512 (chosen at run time;
+/// x86-64-v3 build)". Sixteen lanes on CPUs with AVX-512 (unless `NANOBRAGG_SIMD=x8`), else
+/// the width and instruction set `wide` was compiled for: a crate that depends on nanobragg
+/// gets the instruction set of *its* build flags, x86-64 baseline (SSE2) unless it sets
+/// `-C target-cpu`; the SSE2 kernel is slower. Single-precision images differ in the last bits
+/// between widths and instruction sets (the exact kernel is the same everywhere).
+pub fn simd() -> &'static str {
+    let s = simd_c();
+    &s[..s.len() - 1]
+}
 
-/// [`SIMD`], NUL-terminated for C.
-pub const SIMD_C: &str = concat!(simd_description!(), "\0");
+/// [`simd`], NUL-terminated for C.
+pub fn simd_c() -> &'static str {
+    use crate::kernel::simd::{Width, width};
+    match width() {
+        Width::X16 if cfg!(target_feature = "avx512f") => "f32x16 on AVX-512F (x86-64-v4 build)\0",
+        Width::X16 => concat!(
+            "f32x16 on AVX-512 (chosen at run time; ",
+            build!(),
+            " build)\0"
+        ),
+        Width::X8 => X8_C,
+    }
+}
 
-#[cfg(all(feature = "f32x16", target_feature = "avx512f"))]
-macro_rules! simd_description {
+/// The eight-lane kernel's description.
+const X8_C: &str = if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
+    concat!("f32x8 on AVX2 + FMA (", build!(), " build)\0")
+} else {
+    "f32x8 on SSE2 (x86-64 baseline build: slower; build with RUSTFLAGS=\"-C target-cpu=x86-64-v3\" for AVX2 + FMA)\0"
+};
+
+#[cfg(target_feature = "avx512f")]
+macro_rules! build {
     () => {
-        "f32x16 on AVX-512F (x86-64-v4 build)"
+        "x86-64-v4"
     };
 }
-#[cfg(all(
-    not(all(feature = "f32x16", target_feature = "avx512f")),
-    target_feature = "avx2",
-    target_feature = "fma"
-))]
-macro_rules! simd_description {
+#[cfg(all(not(target_feature = "avx512f"), target_feature = "avx2"))]
+macro_rules! build {
     () => {
-        "f32x8 on AVX2 + FMA (x86-64-v3 build)"
+        "x86-64-v3"
     };
 }
-#[cfg(not(any(
-    all(feature = "f32x16", target_feature = "avx512f"),
-    all(target_feature = "avx2", target_feature = "fma")
-)))]
-macro_rules! simd_description {
+#[cfg(not(any(target_feature = "avx512f", target_feature = "avx2")))]
+macro_rules! build {
     () => {
-        "f32x8 on SSE2 (x86-64 baseline build: slower; build with RUSTFLAGS=\"-C target-cpu=x86-64-v3\" for AVX2 + FMA)"
+        "x86-64 baseline"
     };
 }
-use simd_description;
+use build;

@@ -80,7 +80,7 @@ pub enum nb_precision {
     NB_PRECISION_DEFAULT = 0,
     /// Exact f64 kernel, bit-identical to nanoBragg.c.
     NB_PRECISION_DOUBLE = 1,
-    /// SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature). Silently renders with
+    /// SIMD kernel (f32x8; f32x16 on CPUs with AVX-512, see `nb_simd_info`). Silently renders with
     /// the exact kernel instead (`exact_kernel` = 1 in `nb_render_stats`) when any of
     /// `oversample_thick`/`_polar`/`_omega` is set, for `NB_SHAPE_TOPHAT` and for fractional
     /// `na`/`nb`/`nc`, where single precision would change the image.
@@ -382,12 +382,14 @@ pub extern "C" fn nb_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
-/// The single-precision kernel of this build, e.g. "f32x8 on AVX2 + FMA (x86-64-v3 build)"
-/// (static storage). A baseline x86-64 build says so here: its kernel is slower and its
-/// single-precision results differ in the last bits.
+/// The single-precision kernel in use, e.g. "f32x16 on AVX-512 (chosen at run time; x86-64-v3
+/// build)" or "f32x8 on AVX2 + FMA (x86-64-v3 build)" (static storage): sixteen lanes where the
+/// CPU has AVX-512 unless the environment variable NANOBRAGG_SIMD is `x8`. A baseline x86-64
+/// build says so here: its eight-lane kernel is slower. Single-precision results differ in the
+/// last bits between kernels.
 #[unsafe(no_mangle)]
 pub extern "C" fn nb_simd_info() -> *const c_char {
-    crate::cpu::SIMD_C.as_ptr() as *const c_char
+    crate::cpu::simd_c().as_ptr() as *const c_char
 }
 
 /// The ABI version the library implements ([`NANOBRAGG_ABI_VERSION`]).

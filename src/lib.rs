@@ -79,9 +79,9 @@ pub use series::Series;
 pub use setup::Experiment;
 
 /// The single-precision kernel of this build (vector width and instruction set), e.g.
-/// "f32x8 on AVX2 + FMA (x86-64-v3 build)"; see [`cpu::SIMD`].
+/// "f32x16 on AVX-512 (chosen at run time; x86-64-v3 build)"; see [`cpu::simd`].
 pub fn simd_info() -> &'static str {
-    cpu::SIMD
+    cpu::simd()
 }
 
 use cfmt::{fmt_f, fmt_g, fmt_g_prec, pad_left, pad_right};
@@ -704,7 +704,7 @@ pub fn render_plan(
 /// exact one.
 pub fn row_kernel(plan: &RenderPlan, precision: Precision) -> Box<dyn kernel::RowKernel> {
     if uses_simd(plan, precision) {
-        Box::new(kernel::simd::Simd::default())
+        kernel::simd::kernel()
     } else {
         Box::new(kernel::exact::Exact)
     }

@@ -108,6 +108,11 @@ fn main() -> ExitCode {
     if !nanobragg::cpu::supported() {
         refuse_cpu();
     }
+    // a kernel width asked for by NANOBRAGG_SIMD that cannot be used is refused, not ignored
+    if let Err(e) = nanobragg::kernel::simd::requested_width() {
+        to_stderr(&format!("nanoBragg: error: {e}"));
+        return ExitCode::from(EXIT_ERROR);
+    }
     let mut args: Vec<String> = Vec::new();
     for (i, a) in std::env::args_os().enumerate().skip(1) {
         match a.into_string() {
@@ -133,7 +138,7 @@ fn main() -> ExitCode {
             std::io::stdout(),
             "nanoBragg (nanobragg) {}\nsingle-precision kernel: {}\n",
             env!("CARGO_PKG_VERSION"),
-            nanobragg::cpu::SIMD
+            nanobragg::cpu::simd()
         );
         return ExitCode::SUCCESS;
     }

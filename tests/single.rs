@@ -1,6 +1,7 @@
 //! The SIMD kernel (`-precision single`, the default) against the reference's float images:
 //!
-//! * every golden case: correlation ≥ 0.99999, |sum ratio − 1| ≤ 1e-4, every value finite where
+//! * every golden case, with each kernel width the CPU runs (eight lanes, and sixteen on
+//!   AVX-512): correlation ≥ 0.99999, |sum ratio − 1| ≤ 1e-4, every value finite where
 //!   the reference's is (a per-case table is printed);
 //! * the same float and integer images and the same printed lines (statistics included) with
 //!   1 and 2 rayon threads, on every case;
@@ -16,11 +17,14 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_nanoBragg");
 
-fn run(dir: &Path, args: &[String], threads: usize) -> (i32, String, String) {
+/// Run the program in `dir` on `threads` threads with the kernel width `NANOBRAGG_SIMD=simd`:
+/// (exit code, stderr, stdout).
+fn run_width(dir: &Path, args: &[String], threads: usize, simd: &str) -> (i32, String, String) {
     let o = Command::new(BIN)
         .args(args)
         .current_dir(dir)
         .env("RAYON_NUM_THREADS", threads.to_string())
+        .env("NANOBRAGG_SIMD", simd)
         .output()
         .expect("run nanoBragg");
     (
@@ -30,17 +34,35 @@ fn run(dir: &Path, args: &[String], threads: usize) -> (i32, String, String) {
     )
 }
 
+/// The kernel widths this CPU runs: the default, and eight lanes too where the default is
+/// sixteen (AVX-512); both must meet the bars.
+fn widths() -> Vec<&'static str> {
+    use nanobragg::kernel::simd::{Width, width};
+    if width() == Width::X16 && !cfg!(feature = "f32x16") {
+        vec!["auto", "x8"]
+    } else {
+        vec!["auto"]
+    }
+}
+
 #[test]
 fn single_precision_meets_the_accuracy_bar_on_every_golden_case() {
+    for simd in widths() {
+        accuracy_bar_on_every_golden_case(simd);
+    }
+}
+
+fn accuracy_bar_on_every_golden_case(simd: &str) {
     let mut failures = Vec::new();
-    let mut table =
-        vec!["case                         -precision single vs reference float image".to_string()];
+    let mut table = vec![format!(
+        "case (NANOBRAGG_SIMD={simd})     -precision single vs reference float image"
+    )];
     let mut worst_corr = 1.0f64;
     let mut worst_sum = 0.0f64;
     for case in common::all_cases() {
         let dir = prepare(&case);
         // the default kernel: no -precision option
-        let (code, err, out) = run(dir.path(), &case.args, 2);
+        let (code, err, out) = run_width(dir.path(), &case.args, 2, simd);
         if code != 0 {
             failures.push(format!("{}: exit {code}: {err}", case.name));
             continue;
@@ -57,7 +79,7 @@ fn single_precision_meets_the_accuracy_bar_on_every_golden_case() {
         let ok = m.correlation >= 0.99999 && sum_dev <= 1e-4 && finite;
         if !ok {
             failures.push(format!(
-                "{}: correlation {:.9}, sum ratio {:.9}, finite {finite}",
+                "{} ({simd}): correlation {:.9}, sum ratio {:.9}, finite {finite}",
                 case.name, m.correlation, m.sum_ratio
             ));
         }
@@ -75,7 +97,7 @@ fn single_precision_meets_the_accuracy_bar_on_every_golden_case() {
         // thread count does not change the images or the printed statistics
         // (cases that name their outputs differently compare the float image and lines only)
         let int2 = std::fs::read(dir.join("intimage.img")).ok();
-        let (code1, _, out1) = run(dir.path(), &case.args, 1);
+        let (code1, _, out1) = run_width(dir.path(), &case.args, 1, simd);
         if code1 != 0 || read_f32(&dir.join("float.bin")) != img {
             failures.push(format!(
                 "{}: single-precision image differs between 1 and 2 threads",

@@ -1,5 +1,8 @@
 // The SIMD kernel for one lane width; included by `simd/mod.rs` once per width with `F32`,
-// `I32`, `F64H` (half-width f64), `Bits` (lane mask) and `LANES` defined.
+// `I32`, `F64H` (half-width f64), `Bits` (lane mask), `LANES`, `gather`, `narrow_halves` and
+// the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
+// that is not `#[inline(always)]` a `#[target_feature]`; closures do not inherit it, so vector
+// work stays out of closures here (`per_axis!` instead of `std::array::from_fn`).
 
 use crate::kernel::{InterpTrigger, Prepared, RowKernel, SerialState};
 use crate::options::Shape;
@@ -7,6 +10,28 @@ use crate::plan::RenderPlan;
 use crate::vec3::{V3, cross, dot, rotate_axis, unit};
 use std::ops::{Add, Mul};
 use wide::f64x4;
+
+/// `[e(0), e(1), e(2)]` for an expression `e` of the axis `k`, written out: unlike
+/// `std::array::from_fn`'s closure, the expression is compiled as part of the enclosing function
+/// and so with its `#[target_feature]`s (see `x16rt` in `simd/mod.rs`).
+macro_rules! per_axis {
+    (|$k:ident| $e:expr) => {
+        [
+            {
+                let $k = 0usize;
+                $e
+            },
+            {
+                let $k = 1usize;
+                $e
+            },
+            {
+                let $k = 2usize;
+                $e
+            },
+        ]
+    };
+}
 
 /// `LANES` f64 lanes as two halves (the per-pixel sums).
 #[derive(Clone, Copy, Debug)]
@@ -438,13 +463,13 @@ fn f32s(v: &V3) -> [f32; 3] {
 }
 
 impl Tables {
-    pub fn new(prep: &Prepared) -> Tables {
+    fn new(prep: &Prepared) -> Tables {
         let mut t = Tables::build(prep);
         let off0 = t.sub_offsets[0];
         t.sub_shifts = t
             .sub_offsets
             .iter()
-            .map(|off| std::array::from_fn(|k| t.flat_dp[k] + splat((off[k] - off0[k]) as f32)))
+            .map(|off| per_axis!(|k| t.flat_dp[k] + splat((off[k] - off0[k]) as f32)))
             .collect();
         if t.wide {
             let plan = prep.plan;
@@ -455,7 +480,7 @@ impl Tables {
                 .sub_offsets
                 .iter()
                 .map(|off| {
-                    std::array::from_fn(|k| {
+                    per_axis!(|k| {
                         lane_off * DL::splat(plan.fdet[k]) + DL::splat(off[k] - off0[k])
                     })
                 })
@@ -467,7 +492,7 @@ impl Tables {
                 .flat_map(|st| {
                     t.sub_shifts
                         .iter()
-                        .map(|sh| std::array::from_fn(|k| dot8(sh, &st.a32[k])))
+                        .map(|sh| per_axis!(|k| dot8(sh, &st.a32[k])))
                 })
                 .collect();
         }
@@ -497,7 +522,7 @@ impl Tables {
                 for p in 0..phis {
                     for m in 0..domains {
                         let cell = prep.cells.get(kind == 1, p, m);
-                        let a: [V3; 3] = std::array::from_fn(|k| {
+                        let a: [V3; 3] = per_axis!(|k| {
                             let v = cell[k];
                             [v[0] / s.lambda, v[1] / s.lambda, v[2] / s.lambda]
                         });
@@ -530,7 +555,7 @@ impl Tables {
                 .filter(|&k| plan.n_cells[k] > 1.0)
                 .map(|k| (k, plan.n_cells[k] as f32))
                 .collect(),
-            flat_dp: std::array::from_fn(|k| lane_off * splat(plan.fdet[k] as f32)),
+            flat_dp: per_axis!(|k| lane_off * splat(plan.fdet[k] as f32)),
             // at most 2^40 (RenderPlan::validate), so the product is exact
             subpixels: plan.oversample as usize * plan.oversample as usize * plan.thicksteps as usize,
             sub_offsets: {
@@ -544,7 +569,7 @@ impl Tables {
                                 sp * (sy as f64 + 0.5),
                                 layer as f64 * plan.thickstep,
                             );
-                            v.push(std::array::from_fn(|k| {
+                            v.push(per_axis!(|k| {
                                 fo * plan.fdet[k] + so * plan.sdet[k] + oo * plan.odet[k]
                             }));
                         }
@@ -575,7 +600,7 @@ impl Tables {
                     let along = dot(&b, &plan.odet);
                     (along.abs() > 1e-12).then(|| {
                         let tb = dot(&plan.pix0, &plan.odet) / along;
-                        let p: V3 = std::array::from_fn(|k| tb * b[k] - plan.pix0[k]);
+                        let p: V3 = per_axis!(|k| tb * b[k] - plan.pix0[k]);
                         [
                             dot(&p, &plan.fdet) / plan.pixel_size,
                             dot(&p, &plan.sdet) / plan.pixel_size,
@@ -652,6 +677,22 @@ pub struct Simd {
 
 impl RowKernel for Simd {
     fn render_row(
+        &self,
+        prep: &Prepared,
+        s: usize,
+        state: &mut SerialState,
+        out: &mut [f32],
+        omega: &mut crate::kernel::OmegaTerms,
+    ) -> Option<InterpTrigger> {
+        // (`enter!` is defined by the module that includes this file: a plain call, or the
+        // call into code compiled for instruction sets checked at run time)
+        enter!(self.row(prep, s, state, out, omega))
+    }
+}
+
+impl Simd {
+    /// [`RowKernel::render_row`].
+    fn row(
         &self,
         prep: &Prepared,
         s: usize,
@@ -892,7 +933,7 @@ impl Frame {
         }
         let r = (DL::splat(self.r2) + u).sqrt();
         let dr = u / (r + DL::splat(self.r));
-        std::array::from_fn(|k| (dp[k] - DL::splat(self.d[k]) * dr) / r)
+        per_axis!(|k| (dp[k] - DL::splat(self.d[k]) * dr) / r)
     }
 
     /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
@@ -904,8 +945,8 @@ impl Frame {
         let r = r2.sqrt();
         let inv = F32::ONE / r;
         let dr = u / (r + splat(self.r as f32));
-        let dd: [F32; 3] = std::array::from_fn(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
-        let d: [F32; 3] = std::array::from_fn(|k| dd[k] + splat(self.d[k] as f32));
+        let dd: [F32; 3] = per_axis!(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
+        let d: [F32; 3] = per_axis!(|k| dd[k] + splat(self.d[k] as f32));
         Sub { dd, d, dr }
     }
 }
@@ -963,13 +1004,13 @@ fn render_vec_fast(
     subs.clear();
     // one reference direction per vector (lane 0, first sub-pixel); every sub-pixel of every
     // lane is a small offset from it
-    let corner: V3 = std::array::from_fn(|k| {
+    let corner: V3 = per_axis!(|k| {
         (f0 as f64 * plan.pixel_size) * plan.fdet[k]
             + (s as f64 * plan.pixel_size) * plan.sdet[k]
             + plan.pix0[k]
     });
     let off0 = t.sub_offsets[0];
-    let first: V3 = std::array::from_fn(|k| corner[k] + off0[k]);
+    let first: V3 = per_axis!(|k| corner[k] + off0[k]);
     let frame = if plan.curved {
         Frame::new(curve(plan, &first, plan.pixel_size).0)
     } else {
@@ -990,10 +1031,10 @@ fn render_vec_fast(
             }
         }
         let sub = if plan.curved {
-            let flat: V3 = std::array::from_fn(|k| corner[k] + off[k]);
+            let flat: V3 = per_axis!(|k| corner[k] + off[k]);
             let (p0, dp) = curve(plan, &flat, plan.pixel_size);
             let shift: [F32; 3] =
-                std::array::from_fn(|k| dp[k] + splat((p0[k] - frame.p[k]) as f32));
+                per_axis!(|k| dp[k] + splat((p0[k] - frame.p[k]) as f32));
             frame.lanes(&shift)
         } else {
             frame.lanes(&t.sub_shifts[i])
@@ -1034,9 +1075,9 @@ fn render_vec_fast(
         dds.clear();
         for (i, off) in t.sub_offsets.iter().enumerate() {
             let dp: [DL; 3] = if plan.curved {
-                let flat: V3 = std::array::from_fn(|k| corner[k] + off[k]);
+                let flat: V3 = per_axis!(|k| corner[k] + off[k]);
                 let (p0, dp) = curve64(plan, &flat, plan.pixel_size);
-                std::array::from_fn(|k| dp[k] + DL::splat(p0[k] - frame.p[k]))
+                per_axis!(|k| dp[k] + DL::splat(p0[k] - frame.p[k]))
             } else {
                 t.sub_shifts64[i]
             };
@@ -1216,15 +1257,13 @@ fn term_x<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     (latt2.0 * f2, latt2.1)
 }
 
-/// The sum `fast` of a vector's terms, or (when one of its fast-grating denominators fell
-/// below [`DEN_MIN`]) the sum `guarded` computes.
+/// Whether one of the fast gratings' denominators of a vector's sum `fast` fell below
+/// [`DEN_MIN`]: then the sum is computed again with the guarded gratings. (A test, not a
+/// function taking the re-sum as a closure: closures are not compiled for the enclosing
+/// function's `#[target_feature]`s, see `x16rt`.)
 #[inline(always)]
-fn unless_tiny(fast: (DL, F32), guarded: impl FnOnce() -> (DL, F32)) -> DL {
-    if fast.1.simd_lt(splat(DEN_MIN)).any() {
-        guarded().0
-    } else {
-        fast.0
-    }
+fn tiny_denominator(fast: &(DL, F32)) -> bool {
+    fast.1.simd_lt(splat(DEN_MIN)).any()
 }
 
 /// As [`sum_steps`] (no resolution cut) with the lanes' index offsets from projected shifts:
@@ -1236,8 +1275,21 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
     proj: &[[F32; 3]],
     geos: &[Geo],
 ) -> DL {
-    unless_tiny(sum_proj_g::<GRID, SQ3, false>(args, grid, proj, geos), || {
-        sum_proj_g::<GRID, SQ3, true>(args, grid, proj, geos)
+    let fast = sum_proj_g::<GRID, SQ3, false>(args, grid, proj, geos);
+    if tiny_denominator(&fast) {
+        sum_proj_g::<GRID, SQ3, true>(args, grid, proj, geos).0
+    } else {
+        fast.0
+    }
+}
+
+/// A sub-pixel's index offsets from its projected shift `p` (see [`sum_proj`]).
+#[inline(always)]
+fn proj_x(fr: &[f32; 3], c: &[f32; 3], p: &[F32; 3], g: &Geo) -> [F32; 3] {
+    per_axis!(|k| {
+        splat(-c[k])
+            .mul_add(g.dr, p[k])
+            .mul_add(g.inv, splat(fr[k]))
     })
 }
 
@@ -1252,18 +1304,11 @@ fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     let (_, _, steps, _, _, _, dref) = args;
     let nsub = geos.len();
     let mut sum = Sum::default();
-    let x_of = |fr: &[f32; 3], c: &[f32; 3], p: &[F32; 3], g: &Geo| -> [F32; 3] {
-        std::array::from_fn(|k| {
-            splat(-c[k])
-                .mul_add(g.dr, p[k])
-                .mul_add(g.inv, splat(fr[k]))
-        })
-    };
     // both steps' reference indices before either term: a term may branch (F = 0 on every
     // lane), and the f64 work of the second step overlaps the first term's chain only when it
     // comes first
     let term = |(fr, hi, c): ([f32; 3], [f64; 3], [f32; 3]), p: &[F32; 3], g: &Geo| {
-        term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, p, g))
+        term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, p, g))
     };
     if nsub == 1 {
         let g = &geos[0];
@@ -1282,14 +1327,14 @@ fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
             let p = &proj[j * nsub..(j + 1) * nsub];
             let mut i = 0;
             while i + 1 < nsub {
-                let t0 = term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i]));
+                let t0 = term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, &p[i], &geos[i]));
                 let t1 =
-                    term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i + 1], &geos[i + 1]));
+                    term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, &p[i + 1], &geos[i + 1]));
                 sum.add2_den([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                sum.add1_den(term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &x_of(&fr, &c, &p[i], &geos[i])));
+                sum.add1_den(term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, &p[i], &geos[i])));
             }
         }
     }
@@ -1380,9 +1425,12 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
 ) -> DL {
-    unless_tiny(sum_steps_g::<GRID, DMIN, SQ3, false>(args, grid), || {
-        sum_steps_g::<GRID, DMIN, SQ3, true>(args, grid)
-    })
+    let fast = sum_steps_g::<GRID, DMIN, SQ3, false>(args, grid);
+    if tiny_denominator(&fast) {
+        sum_steps_g::<GRID, DMIN, SQ3, true>(args, grid).0
+    } else {
+        fast.0
+    }
 }
 
 /// [`sum_steps`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
@@ -1446,7 +1494,7 @@ fn render_vec(
     // lane offsets along the fast axis (flat detector): l·os·subpixel·fdet
     let lane_step = os as f64 * subpixel;
     let lane_off = DL::from_array(std::array::from_fn(|l| l as f64 * lane_step));
-    let flat_dp: [DL; 3] = std::array::from_fn(|k| lane_off * DL::splat(plan.fdet[k]));
+    let flat_dp: [DL; 3] = per_axis!(|k| lane_off * DL::splat(plan.fdet[k]));
 
     let mut i_sum = DL::splat(plan.i_bg);
     // the scaled terms (see `Tables::unscale`), moved from f32 every few dozen
@@ -1491,7 +1539,7 @@ fn render_vec(
                 };
                 let frame = Frame::new(pref);
                 let dd64 = frame.lanes64(&dp64);
-                let dp: [F32; 3] = std::array::from_fn(|k| dp64[k].narrow());
+                let dp: [F32; 3] = per_axis!(|k| dp64[k].narrow());
                 let Sub { dd, d, dr } = frame.lanes(&dp);
                 let (rref, dref) = (frame.r, frame.d);
                 let dref4 = dref.map(f64x4::splat);
@@ -1651,7 +1699,7 @@ fn curve64(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [DL; 3]) {
         plan.distance * plan.beam[2],
     ];
     let at = |l: usize| {
-        let flat: V3 = std::array::from_fn(|k| pref_flat[k] + l as f64 * lane_step * plan.fdet[k]);
+        let flat: V3 = per_axis!(|k| pref_flat[k] + l as f64 * lane_step * plan.fdet[k]);
         let nv = rotate_axis(&v, &plan.sdet, flat[1] / plan.distance);
         rotate_axis(&nv, &plan.fdet, flat[2] / plan.distance)
     };
@@ -1663,13 +1711,13 @@ fn curve64(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [DL; 3]) {
             dp[k][l] = p[k] - p0[k];
         }
     }
-    (p0, dp.map(DL::from_array))
+    (p0, per_axis!(|k| DL::from_array(dp[k])))
 }
 
 /// As [`curve64`], the offsets in f32.
 fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [F32; 3]) {
     let (p0, dp) = curve64(plan, pref_flat, lane_step);
-    (p0, dp.map(DL::narrow))
+    (p0, per_axis!(|k| dp[k].narrow()))
 }
 
 /// The reference lane's indices for one step in f64: fractions (in [−½, ½]) and nearest
@@ -1719,7 +1767,7 @@ fn reference64(st: &Step, dref: &[f64x4; 3]) -> ([f64; 3], [f64; 3]) {
 #[inline(always)]
 fn rows64(st: &Step) -> [[f64; 3]; 3] {
     let c = st.cols.map(|v| v.to_array());
-    std::array::from_fn(|k| [c[0][k], c[1][k], c[2][k]])
+    per_axis!(|k| [c[0][k], c[1][k], c[2][k]])
 }
 
 /// A lane's index along axis `k` relative to the reference lane's nearest integer, in f64:
@@ -1760,6 +1808,7 @@ const SQUARE: u8 = 1;
 const ROUND: u8 = 2;
 const GAUSS: u8 = 3;
 
+#[inline(always)]
 fn shape_kind(plan: &RenderPlan, t: &Tables) -> u8 {
     match plan.shape {
         Shape::Square if t.axes.len() == 3 => SQ3,
@@ -1824,7 +1873,7 @@ fn latt_wide<const SHAPE: u8>(
             (v * v, F32::ZERO)
         }
         _ => {
-            let dl: [DL; 3] = std::array::from_fn(|k| x[k] - rx[k]);
+            let dl: [DL; 3] = per_axis!(|k| x[k] - rx[k]);
             let rc = &plan.recip;
             let mut rs = DL::splat(0.0);
             for c in 0..3 {
@@ -1852,15 +1901,15 @@ fn step_wide(
 ) -> (F32, F32, [DL; 3]) {
     let (fr, hi) = reference64(st, dref);
     let rows = rows64(st);
-    let x: [DL; 3] = std::array::from_fn(|k| index64(&fr, &rows, dd, k));
-    let rx: [DL; 3] = std::array::from_fn(|k| x[k].round_ties_even());
+    let x: [DL; 3] = per_axis!(|k| index64(&fr, &rows, dd, k));
+    let rx: [DL; 3] = per_axis!(|k| x[k].round_ties_even());
     let (latt2, zero) = match shape_kind(plan, t) {
         SQ3 => latt_wide::<SQ3>(plan, t, &x, &rx),
         SQUARE => latt_wide::<SQUARE>(plan, t, &x, &rx),
         ROUND => latt_wide::<ROUND>(plan, t, &x, &rx),
         _ => latt_wide::<GAUSS>(plan, t, &x, &rx),
     };
-    let hkl = std::array::from_fn(|k| x[k] + DL::splat(hi[k]));
+    let hkl = per_axis!(|k| x[k] + DL::splat(hi[k]));
     (latt2, zero, hkl)
 }
 
@@ -1909,10 +1958,10 @@ fn term_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(
     tiny: &mut F32,
 ) -> F32 {
     let dd = &a.dds[i];
-    let x: [DL; 3] = std::array::from_fn(|k| index64(fr, rows, dd, k));
-    let rx: [DL; 3] = std::array::from_fn(|k| x[k].round_ties_even());
+    let x: [DL; 3] = per_axis!(|k| index64(fr, rows, dd, k));
+    let rx: [DL; 3] = per_axis!(|k| x[k].round_ties_even());
     let f2 = if GRID {
-        let rx32 = rx.map(DL::narrow);
+        let rx32 = per_axis!(|k| rx[k].narrow());
         let f = nearest(a.grid.expect("grid"), a.t, hi, &rx32);
         if f.simd_eq(F32::ZERO).all() {
             return F32::ZERO;
@@ -2016,7 +2065,7 @@ fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
 fn shape_latt2(plan: &RenderPlan, x: &[F32; 3], kappa: f32) -> (F32, F32) {
     let n = plan.n_cells;
     let nabc = (n[0] * n[1] * n[2]) as f32;
-    let dl: [F32; 3] = std::array::from_fn(|k| x[k] - x[k].round_ties_even());
+    let dl: [F32; 3] = per_axis!(|k| x[k] - x[k].round_ties_even());
     let fudge = splat(plan.fudge as f32);
     match plan.shape {
         Shape::Round => {
@@ -2085,6 +2134,7 @@ fn nearest(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) ->
     gather(&t.grid32, idx.fast_trunc_int())
 }
 
+#[inline(always)]
 fn nearest_i32(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) -> F32 {
     let grid32 = &t.grid32;
     let mut dh = [I32::ZERO; 3];
@@ -2123,7 +2173,7 @@ fn polarization(kahn: f32, src: &SourceC, d: &[F32; 3]) -> F32 {
 /// A lane direction in f64: the reference direction plus the lane's (small) f32 offset.
 #[inline(always)]
 fn direction64(dref: &V3, dd: &[F32; 3]) -> [DL; 3] {
-    std::array::from_fn(|k| DL::splat(dref[k]) + DL::from_f32(dd[k]))
+    per_axis!(|k| DL::splat(dref[k]) + DL::from_f32(dd[k]))
 }
 
 #[inline(always)]
@@ -2227,7 +2277,7 @@ fn structure_factor(
 /// of the structure factors times `scale`.
 fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3], scale: f64) -> F32 {
     let a: [[f64; LANES]; 3] = [hkl[0].to_array(), hkl[1].to_array(), hkl[2].to_array()];
-    let fl: [[f64; LANES]; 3] = std::array::from_fn(|k| std::array::from_fn(|l| a[k][l].floor()));
+    let fl: [[f64; LANES]; 3] = per_axis!(|k| std::array::from_fn(|l| a[k][l].floor()));
     let mut w = [[F32::ZERO; 4]; 3];
     for k in 0..3 {
         let t = F32::from(std::array::from_fn::<f32, LANES, _>(|l| {
@@ -2244,7 +2294,7 @@ fn tricubic(g: &crate::hkl::HklGrid, hkl: &[DL; 3], scale: f64) -> F32 {
         (x as i32 - 1 - min).max(0).min((range - 3).max(0))
     };
     let base: [[i32; 3]; LANES] =
-        std::array::from_fn(|l| std::array::from_fn(|k| safe(fl[k][l], g.min[k], g.range[k])));
+        std::array::from_fn(|l| per_axis!(|k| safe(fl[k][l], g.min[k], g.range[k])));
     let mut acc = F32::ZERO;
     for i in 0..4 {
         for j in 0..4 {

@@ -30,12 +30,16 @@
 //! state, so the result equals serial order (see the driver in `kernel/mod.rs`).
 //!
 //! One source, `lanes.rs`, is compiled once per lane width (as ultraviolet generates its
-//! scalar and wide types): [`x8`] always, `x16` when the build targets AVX-512
-//! (`-C target-cpu=x86-64-v4`). [`Simd`] is the width the build uses by default: x8, or x16
-//! with the `f32x16` cargo feature.
+//! scalar and wide types): [`x8`] always; sixteen lanes as `x16` when the build targets
+//! AVX-512 (`-C target-cpu=x86-64-v4`), else as `x16rt`, compiled for AVX-512 function by
+//! function and entered only on CPUs that have it. [`kernel`] gives the width [`width`]
+//! chooses at run time (sixteen lanes on AVX-512 CPUs unless `NANOBRAGG_SIMD=x8`); [`Simd`] is
+//! the build's own width (x8, or x16 with the `f32x16` cargo feature).
 
 // Index loops over lanes and axes mirror the formulas they implement.
 #![allow(clippy::needless_range_loop)]
+
+use crate::kernel::RowKernel;
 
 /// Largest N_a·N_b·N_c the SIMD kernel renders: F_latt² ≤ 2^120 stays inside single
 /// precision's range (larger crystals go to the exact kernel).
@@ -101,6 +105,13 @@ pub mod x8 {
         }
     }
 
+    /// Calls into the kernel (compiled for this build's instruction sets).
+    macro_rules! enter {
+        ($e:expr) => {
+            $e
+        };
+    }
+
     include!("lanes.rs");
 }
 
@@ -140,13 +151,151 @@ pub mod x16 {
         }
     }
 
+    /// Calls into the kernel (compiled for this build's instruction sets).
+    macro_rules! enter {
+        ($e:expr) => {
+            $e
+        };
+    }
+
     include!("lanes.rs");
+}
+
+#[cfg(all(target_arch = "x86_64", not(target_feature = "avx512f")))]
+pub mod avx512;
+
+/// Sixteen lanes on AVX-512, chosen at run time in builds for AVX2 or less: `lanes.rs` with
+/// the types of [`avx512`] and every function compiled for AVX-512 (build.rs adds the
+/// `#[target_feature]` attributes to a copy of the file). Entered only where
+/// [`avx512::available`] holds.
+#[cfg(all(target_arch = "x86_64", not(target_feature = "avx512f")))]
+pub mod x16rt {
+    pub use super::avx512::available;
+    use super::avx512::{F32x16 as F32, F64x8 as F64H, I32x16 as I32};
+    type Bits = u16;
+    const LANES: usize = 16;
+
+    /// `table[idx[l]]` for the lanes (every index within `table`).
+    #[inline(always)]
+    fn gather(table: &[f32], idx: I32) -> F32 {
+        use std::arch::x86_64::_mm512_i32gather_ps;
+        debug_assert!(idx.to_array().iter().all(|&i| (i as usize) < table.len()));
+        // SAFETY: AVX-512F is present (this module's code runs only where `available()`
+        // holds); every index is within `table` (callers mask out-of-range lanes to 0, and the
+        // table is not empty).
+        F32::from_raw(unsafe { _mm512_i32gather_ps::<4>(idx.raw(), table.as_ptr().cast()) })
+    }
+
+    /// The two f64 halves `lo`, `hi` rounded to one f32 vector (lanes of `lo` first).
+    #[inline(always)]
+    fn narrow_halves(lo: F64H, hi: F64H) -> F32 {
+        use std::arch::x86_64::{_mm512_castps256_ps512, _mm512_insertf32x8};
+        // SAFETY: AVX-512F and DQ are present (as for `gather`).
+        F32::from_raw(unsafe {
+            _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo.narrow()), hi.narrow())
+        })
+    }
+
+    /// Calls into the kernel, whose functions are compiled for AVX-512: only on a CPU that
+    /// has it. A `Simd` of this module is made only by [`super::kernel`] after checking, so
+    /// the assertion (a cached flag) never fails; it keeps the call sound for any caller.
+    macro_rules! enter {
+        ($e:expr) => {{
+            assert!(
+                available(),
+                "the AVX-512 kernel was entered on a CPU without AVX-512"
+            );
+            // SAFETY: the CPU has every instruction set the kernel is compiled for.
+            unsafe { $e }
+        }};
+    }
+
+    include!(concat!(env!("OUT_DIR"), "/lanes_avx512.rs"));
 }
 
 #[cfg(all(feature = "f32x16", not(target_feature = "avx512f")))]
 compile_error!(
     "the `f32x16` feature needs an AVX-512 build: RUSTFLAGS=\"-C target-cpu=x86-64-v4\""
 );
+
+/// Lane width of the SIMD kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Width {
+    /// f32x8 (AVX2 + FMA in the default build).
+    X8,
+    /// f32x16 on AVX-512: chosen at run time ([`x16rt`]), or the build's own `x16`.
+    X16,
+}
+
+/// The environment variable that chooses the width: `x8`, `x16` or `auto` (the default:
+/// sixteen lanes where the CPU has AVX-512, else eight).
+pub const WIDTH_VARIABLE: &str = "NANOBRAGG_SIMD";
+
+/// The width `NANOBRAGG_SIMD` asks for (`None`: automatic), or the one-line reason its value
+/// cannot be used (not one of the three, or `x16` on a CPU without AVX-512).
+pub fn requested_width() -> Result<Option<Width>, String> {
+    match std::env::var(WIDTH_VARIABLE).as_deref() {
+        Err(_) | Ok("" | "auto") => Ok(None),
+        Ok("x8") => Ok(Some(Width::X8)),
+        Ok("x16") if avx512_present() => Ok(Some(Width::X16)),
+        Ok("x16") => Err(format!(
+            "{WIDTH_VARIABLE}=x16: this CPU has no AVX-512 (F, DQ, VL and BW); use x8 or auto"
+        )),
+        Ok(v) => Err(format!(
+            "{WIDTH_VARIABLE}={v}: not a kernel width; use x8, x16 or auto"
+        )),
+    }
+}
+
+/// Whether the CPU runs the sixteen-lane kernel.
+fn avx512_present() -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    {
+        true // the build needs it (checked at start-up, see `cpu::supported`)
+    }
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "avx512f")))]
+    {
+        x16rt::available()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The width the SIMD kernel renders with: `NANOBRAGG_SIMD` (an unusable value counts as
+/// `auto`; the program refuses it at start-up), else sixteen lanes on AVX-512 CPUs and eight
+/// elsewhere; in builds with the `f32x16` feature always sixteen. Read once per process.
+pub fn width() -> Width {
+    static WIDTH: std::sync::OnceLock<Width> = std::sync::OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        let best = if avx512_present() {
+            Width::X16
+        } else {
+            Width::X8
+        };
+        if cfg!(feature = "f32x16") {
+            return Width::X16;
+        }
+        requested_width().ok().flatten().unwrap_or(best)
+    })
+}
+
+/// A SIMD kernel of the given width (eight lanes where sixteen cannot run).
+pub fn kernel_of(width: Width) -> Box<dyn RowKernel> {
+    match width {
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+        Width::X16 => Box::new(x16::Simd::default()),
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "avx512f")))]
+        Width::X16 if x16rt::available() => Box::new(x16rt::Simd::default()),
+        _ => Box::new(x8::Simd::default()),
+    }
+}
+
+/// The SIMD kernel of [`width`].
+pub fn kernel() -> Box<dyn RowKernel> {
+    kernel_of(width())
+}
 
 #[cfg(not(feature = "f32x16"))]
 pub use x8::Simd;
