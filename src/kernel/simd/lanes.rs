@@ -781,7 +781,7 @@ impl Simd {
                     for l in 0..LANES {
                         if todo & (1 << l) != 0 {
                             if redo & (1 << l) != 0 {
-                                exact_lane(prep, f0 + l, s, state, out, &mut row_omega, &mut first);
+                                row_omega += exact_lane(prep, f0 + l, s, state, out, &mut first);
                             } else {
                                 out[f0 + l] = value[l];
                                 row_omega += vomega[l];
@@ -799,7 +799,7 @@ impl Simd {
                     if redo & bit != 0 {
                         // (the lane's exit state is the vector's, below)
                         let entry_state = *state;
-                        exact_lane(prep, f0 + l, s, state, out, &mut row_omega, &mut first);
+                        row_omega += exact_lane(prep, f0 + l, s, state, out, &mut first);
                         *state = SerialState {
                             polar_idx: state.polar_idx,
                             ..entry_state
@@ -826,7 +826,9 @@ impl Simd {
     }
 }
 
-/// Render pixel `f` of row `s` with the exact kernel in place of a lane (see [`small_lanes`]).
+/// Render pixel `f` of row `s` with the exact kernel in place of a lane (see [`small_lanes`]);
+/// returns the pixel's solid-angle sum. (Returned, not added through a reference: the row's
+/// running sum then stays in a register in the caller's lane loop.)
 #[cold]
 #[inline(never)]
 fn exact_lane(
@@ -835,16 +837,15 @@ fn exact_lane(
     s: usize,
     state: &mut SerialState,
     out: &mut [f32],
-    row_omega: &mut f64,
     first: &mut Option<InterpTrigger>,
-) {
+) -> f64 {
     let mut terms = crate::kernel::OmegaTerms::default();
     let (v, trig) = crate::kernel::exact::pixel(prep, f, s, state, None, Some(&mut terms));
     out[f] = v;
-    *row_omega += terms.total();
     if first.is_none() {
         *first = trig;
     }
+    terms.total()
 }
 
 /// One sub-pixel of a vector: the lanes' offsets from the vector's reference direction, and
