@@ -14,15 +14,16 @@ fn main() {
 }
 
 /// A build for an x86-64 target without AVX2 and FMA (the default when nanobragg is a
-/// dependency and the dependant sets no `-C target-cpu`) gets the slower baseline SIMD kernel,
-/// whose single-precision results differ in the last bits: say so instead of staying silent.
+/// dependency and the dependant sets no `-C target-cpu`) gets the slower baseline SIMD kernel
+/// on CPUs without AVX-512, whose single-precision results differ in the last bits: say so
+/// instead of staying silent.
 fn simd_warning() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
     let has = |f: &str| features.split(',').any(|x| x == f);
     if arch == "x86_64" && !(has("avx2") && has("fma")) {
         println!(
-            "cargo:warning=nanobragg is built for x86-64 without AVX2/FMA: its single-precision kernel runs on SSE2, slower and with last-bit differences; for AVX2 + FMA set RUSTFLAGS=\"-C target-cpu=x86-64-v3\" (README: \"Using nanobragg as a dependency\")"
+            "cargo:warning=nanobragg is built for x86-64 without AVX2/FMA: its single-precision kernel runs on SSE2 (on AVX-512 only where the CPU has it), slower and with last-bit differences; for AVX2 + FMA set RUSTFLAGS=\"-C target-cpu=x86-64-v3\" (README: \"Using nanobragg as a dependency\")"
         );
     }
 }

@@ -148,7 +148,7 @@ typedef enum {
    */
   NB_PRECISION_DOUBLE = 1,
   /**
-   * SIMD kernel (f32x8; f32x16 in builds with the `f32x16` feature). Silently renders with
+   * SIMD kernel (f32x8; f32x16 on CPUs with AVX-512, see `nb_simd_info`). Silently renders with
    * the exact kernel instead (`exact_kernel` = 1 in `nb_render_stats`) when any of
    * `oversample_thick`/`_polar`/`_omega` is set, for `NB_SHAPE_TOPHAT` and for fractional
    * `na`/`nb`/`nc`, where single precision would change the image.
@@ -441,9 +441,11 @@ const char *nb_last_error(void);
 const char *nb_version(void);
 
 /**
- * The single-precision kernel of this build, e.g. "f32x8 on AVX2 + FMA (x86-64-v3 build)"
- * (static storage). A baseline x86-64 build says so here: its kernel is slower and its
- * single-precision results differ in the last bits.
+ * The single-precision kernel in use, e.g. "f32x16 on AVX-512 (chosen at run time; x86-64-v3
+ * build)" or "f32x8 on AVX2 + FMA (x86-64-v3 build)" (static storage): sixteen lanes where the
+ * CPU has AVX-512 unless the environment variable NANOBRAGG_SIMD is `x8`. A baseline x86-64
+ * build says so here: its eight-lane kernel is slower. Single-precision results differ in the
+ * last bits between kernels.
  */
 const char *nb_simd_info(void);
 
