@@ -124,6 +124,17 @@ fn the_kernel_width_follows_the_cpu_and_nanobragg_simd() {
         );
         assert!(o.stdout.is_empty());
     }
+    use std::os::unix::ffi::OsStrExt;
+    let o = Command::new(BIN)
+        .arg("-version")
+        .env("NANOBRAGG_SIMD", std::ffi::OsStr::from_bytes(b"x\xff"))
+        .output()
+        .expect("run nanoBragg");
+    assert_eq!(o.status.code(), Some(9));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).trim_end(),
+        "nanoBragg: error: NANOBRAGG_SIMD is not valid UTF-8; use x8, x16 or auto"
+    );
 }
 
 /// On a CPU without AVX-512 (qemu's Haswell) the program picks the eight-lane kernel by

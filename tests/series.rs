@@ -565,7 +565,7 @@ fn blocks_of_rows_reassemble_the_render() {
         let whole = nanobragg::render_plan(plan, precision, &mut Silent).unwrap();
         let simd = nanobragg::uses_simd(plan, precision);
         let k: Box<dyn kernel::RowKernel> = if simd {
-            Box::new(kernel::simd::Simd::default())
+            kernel::simd::kernel()
         } else {
             Box::new(kernel::exact::Exact)
         };

@@ -197,8 +197,8 @@ pub mod x16rt {
     }
 
     /// Calls into the kernel, whose functions are compiled for AVX-512: only on a CPU that
-    /// has it. A `Simd` of this module is made only by [`super::kernel`] after checking, so
-    /// the assertion (a cached flag) never fails; it keeps the call sound for any caller.
+    /// has it. [`super::kernel_of`] makes a `Simd` of this module only after checking, so the
+    /// assertion (a cached flag) does not fail there; it keeps the call sound for any caller.
     macro_rules! enter {
         ($e:expr) => {{
             assert!(
@@ -235,14 +235,18 @@ pub const WIDTH_VARIABLE: &str = "NANOBRAGG_SIMD";
 /// cannot be used (not one of the three, or `x16` on a CPU without AVX-512).
 pub fn requested_width() -> Result<Option<Width>, String> {
     match std::env::var(WIDTH_VARIABLE).as_deref() {
-        Err(_) | Ok("" | "auto") => Ok(None),
+        Err(std::env::VarError::NotPresent) | Ok("" | "auto") => Ok(None),
         Ok("x8") => Ok(Some(Width::X8)),
         Ok("x16") if avx512_present() => Ok(Some(Width::X16)),
         Ok("x16") => Err(format!(
             "{WIDTH_VARIABLE}=x16: this CPU has no AVX-512 (F, DQ, VL and BW); use x8 or auto"
         )),
         Ok(v) => Err(format!(
-            "{WIDTH_VARIABLE}={v}: not a kernel width; use x8, x16 or auto"
+            "{WIDTH_VARIABLE}={}: not a kernel width; use x8, x16 or auto",
+            crate::cfmt::clip(v)
+        )),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+            "{WIDTH_VARIABLE} is not valid UTF-8; use x8, x16 or auto"
         )),
     }
 }
