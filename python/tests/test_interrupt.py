@@ -22,7 +22,10 @@ SMALL = "-default_F 100 -cell 100 100 100 90 90 90 -N 5 -detpixels 64 -nonoise -
 # plain: no callback during the render but a C function (dict.__setitem__, no Python code
 # that could notice the signal itself); python: a Python progress callback
 CHILD = f"""
-import sys, time
+import signal, sys, time
+# Python's own Ctrl-C handler even where the test runs with SIGINT ignored (a background job
+# of a non-interactive shell inherits SIG_IGN, and Python then leaves it ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import nanobragg
 sim = nanobragg.Simulation({LONG!r})
 seen = {{}}

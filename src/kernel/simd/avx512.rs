@@ -403,3 +403,242 @@ impl F64x8 {
         avx!(_mm512_cvtpd_ps(self.0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each operation against `wide`'s own f32x8 / i32x8 / f64x4 on the two halves, bit for
+    //! bit, over values that probe the edges (signed zeros, infinities, NaN, huge, tiny,
+    //! halfway cases for the roundings).
+    use super::*;
+    use wide::f64x4;
+
+    const EDGES: [f32; 24] = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        -0.5,
+        1.5,
+        2.5,
+        -2.5,
+        0.499_999_97,
+        1e-40,
+        -1e-40,
+        3.4e38,
+        -3.4e38,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        8_388_609.0,
+        -2_147_483_648.0,
+        2_147_483_648.0,
+        123.456,
+        -7.25,
+        88.5,
+        -103.0,
+    ];
+
+    /// Sixteen values starting at `EDGES[k]`, cyclically.
+    fn lanes(k: usize) -> [f32; 16] {
+        std::array::from_fn(|l| EDGES[(k + l) % EDGES.len()])
+    }
+
+    fn wide_halves(a: [f32; 16]) -> [f32x8; 2] {
+        [
+            f32x8::from(<[f32; 8]>::try_from(&a[..8]).unwrap()),
+            f32x8::from(<[f32; 8]>::try_from(&a[8..]).unwrap()),
+        ]
+    }
+
+    fn bits(v: [f32; 16]) -> [u32; 16] {
+        v.map(f32::to_bits)
+    }
+
+    fn joined(h: [f32x8; 2]) -> [u32; 16] {
+        let (a, b) = (h[0].to_array(), h[1].to_array());
+        std::array::from_fn(|l| if l < 8 { a[l] } else { b[l - 8] }.to_bits())
+    }
+
+    #[test]
+    fn operations_equal_wides_bit_for_bit() {
+        if !available() {
+            // this CPU cannot run the types; the program must then not choose them
+            assert_eq!(crate::kernel::simd::width(), crate::kernel::simd::Width::X8);
+            return;
+        }
+        for k in 0..EDGES.len() {
+            for j in [1, 5, 11] {
+                let (x, y, z) = (lanes(k), lanes(k + j), lanes(k + 2 * j));
+                let (a, b, c) = (F32x16::from(x), F32x16::from(y), F32x16::from(z));
+                let (p, q, r) = (wide_halves(x), wide_halves(y), wide_halves(z));
+                let un = |f: &dyn Fn(f32x8) -> f32x8| joined([f(p[0]), f(p[1])]);
+                let bin =
+                    |f: &dyn Fn(f32x8, f32x8) -> f32x8| joined([f(p[0], q[0]), f(p[1], q[1])]);
+                let ctx = format!("x = {x:?}, y = {y:?}");
+                assert_eq!(bits((a + b).to_array()), bin(&|u, v| u + v), "{ctx}");
+                assert_eq!(bits((a - b).to_array()), bin(&|u, v| u - v), "{ctx}");
+                assert_eq!(bits((a * b).to_array()), bin(&|u, v| u * v), "{ctx}");
+                assert_eq!(bits((a / b).to_array()), bin(&|u, v| u / v), "{ctx}");
+                assert_eq!(bits((a & b).to_array()), bin(&|u, v| u & v), "{ctx}");
+                assert_eq!(bits((a | b).to_array()), bin(&|u, v| u | v), "{ctx}");
+                assert_eq!(bits((a ^ b).to_array()), bin(&|u, v| u ^ v), "{ctx}");
+                assert_eq!(bits((!a).to_array()), un(&|u| !u), "{ctx}");
+                assert_eq!(bits((-a).to_array()), un(&|u| -u), "{ctx}");
+                assert_eq!(
+                    bits(a.mul_add(b, c).to_array()),
+                    joined([p[0].mul_add(q[0], r[0]), p[1].mul_add(q[1], r[1])]),
+                    "{ctx}"
+                );
+                assert_eq!(bits(a.sqrt().to_array()), un(&|u| u.sqrt()), "{ctx}");
+                assert_eq!(bits(a.abs().to_array()), un(&|u| u.abs()), "{ctx}");
+                assert_eq!(bits(a.floor().to_array()), un(&|u| u.floor()), "{ctx}");
+                assert_eq!(bits(a.ceil().to_array()), un(&|u| u.ceil()), "{ctx}");
+                assert_eq!(
+                    bits(a.round_ties_even().to_array()),
+                    un(&|u| u.round_ties_even()),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.fast_max(b).to_array()),
+                    bin(&|u, v| u.fast_max(v)),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.fast_min(b).to_array()),
+                    bin(&|u, v| u.fast_min(v)),
+                    "{ctx}"
+                );
+                assert_eq!(bits(a.max(b).to_array()), bin(&|u, v| u.max(v)), "{ctx}");
+                assert_eq!(bits(a.min(b).to_array()), bin(&|u, v| u.min(v)), "{ctx}");
+                assert_eq!(
+                    bits(a.simd_eq(b).to_array()),
+                    bin(&|u, v| u.simd_eq(v)),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.simd_ne(b).to_array()),
+                    bin(&|u, v| u.simd_ne(v)),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.simd_lt(b).to_array()),
+                    bin(&|u, v| u.simd_lt(v)),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.simd_gt(b).to_array()),
+                    bin(&|u, v| u.simd_gt(v)),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.simd_le(b).to_array()),
+                    bin(&|u, v| u.simd_le(v)),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    bits(a.simd_ge(b).to_array()),
+                    bin(&|u, v| u.simd_ge(v)),
+                    "{ctx}"
+                );
+                assert_eq!(bits(a.exp().to_array()), un(&|u| u.exp()), "{ctx}");
+                assert_eq!(bits(a.ln().to_array()), un(&|u| u.ln()), "{ctx}");
+                assert_eq!(
+                    bits(a.is_finite().to_array()),
+                    un(&|u| u.is_finite()),
+                    "{ctx}"
+                );
+                let m = a.simd_lt(b);
+                let mw = [p[0].simd_lt(q[0]), p[1].simd_lt(q[1])];
+                assert_eq!(
+                    bits(m.select(a, c).to_array()),
+                    joined([mw[0].select(p[0], r[0]), mw[1].select(p[1], r[1])]),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    m.to_bitmask(),
+                    mw[0].to_bitmask() | mw[1].to_bitmask() << 8,
+                    "{ctx}"
+                );
+                assert_eq!(m.any(), mw[0].any() || mw[1].any(), "{ctx}");
+                assert_eq!(m.all(), mw[0].all() && mw[1].all(), "{ctx}");
+                let ints = |h: [i32x8; 2]| -> [i32; 16] {
+                    let (u, v) = (h[0].to_array(), h[1].to_array());
+                    std::array::from_fn(|l| if l < 8 { u[l] } else { v[l - 8] })
+                };
+                assert_eq!(
+                    a.round_int().to_array(),
+                    ints([p[0].round_int(), p[1].round_int()]),
+                    "{ctx}"
+                );
+                assert_eq!(
+                    a.fast_trunc_int().to_array(),
+                    ints([p[0].fast_trunc_int(), p[1].fast_trunc_int()]),
+                    "{ctx}"
+                );
+                // integer lanes: the float lanes' bit patterns as i32
+                let (i, n) = (a.fast_trunc_int(), b.fast_trunc_int());
+                let (iw, nw) = (
+                    [p[0].fast_trunc_int(), p[1].fast_trunc_int()],
+                    [q[0].fast_trunc_int(), q[1].fast_trunc_int()],
+                );
+                let ibin =
+                    |f: &dyn Fn(i32x8, i32x8) -> i32x8| ints([f(iw[0], nw[0]), f(iw[1], nw[1])]);
+                assert_eq!((i + n).to_array(), ibin(&|u, v| u + v), "{ctx}");
+                assert_eq!((i - n).to_array(), ibin(&|u, v| u - v), "{ctx}");
+                assert_eq!((i * n).to_array(), ibin(&|u, v| u * v), "{ctx}");
+                assert_eq!((i & n).to_array(), ibin(&|u, v| u & v), "{ctx}");
+                assert_eq!((i | n).to_array(), ibin(&|u, v| u | v), "{ctx}");
+                assert_eq!(i.simd_eq(n).to_array(), ibin(&|u, v| u.simd_eq(v)), "{ctx}");
+                assert_eq!(i.simd_gt(n).to_array(), ibin(&|u, v| u.simd_gt(v)), "{ctx}");
+                assert_eq!(i.simd_lt(n).to_array(), ibin(&|u, v| u.simd_lt(v)), "{ctx}");
+                // f64 lanes: the first eight values widened
+                let d = |v: [f32; 16], o: usize| -> [f64; 8] {
+                    std::array::from_fn(|l| v[l + o] as f64)
+                };
+                let (e, g, h) = (
+                    F64x8::from(d(x, 0)),
+                    F64x8::from(d(y, 0)),
+                    F64x8::from(d(z, 0)),
+                );
+                let w = |v: [f64; 8]| {
+                    [
+                        f64x4::from([v[0], v[1], v[2], v[3]]),
+                        f64x4::from([v[4], v[5], v[6], v[7]]),
+                    ]
+                };
+                let (ew, gw, hw) = (w(d(x, 0)), w(d(y, 0)), w(d(z, 0)));
+                let dj = |r: [f64x4; 2]| -> [u64; 8] {
+                    let (u, v) = (r[0].to_array(), r[1].to_array());
+                    std::array::from_fn(|l| if l < 4 { u[l] } else { v[l - 4] }.to_bits())
+                };
+                let db = |v: F64x8| v.to_array().map(f64::to_bits);
+                let dbin =
+                    |f: &dyn Fn(f64x4, f64x4) -> f64x4| dj([f(ew[0], gw[0]), f(ew[1], gw[1])]);
+                let dun = |f: &dyn Fn(f64x4) -> f64x4| dj([f(ew[0]), f(ew[1])]);
+                assert_eq!(db(e + g), dbin(&|u, v| u + v), "{ctx}");
+                assert_eq!(db(e - g), dbin(&|u, v| u - v), "{ctx}");
+                assert_eq!(db(e * g), dbin(&|u, v| u * v), "{ctx}");
+                assert_eq!(db(e / g), dbin(&|u, v| u / v), "{ctx}");
+                assert_eq!(db(e.fast_max(g)), dbin(&|u, v| u.fast_max(v)), "{ctx}");
+                assert_eq!(
+                    db(e.mul_add(g, h)),
+                    dj([ew[0].mul_add(gw[0], hw[0]), ew[1].mul_add(gw[1], hw[1])]),
+                    "{ctx}"
+                );
+                assert_eq!(db(e.sqrt()), dun(&|u| u.sqrt()), "{ctx}");
+                assert_eq!(db(e.abs()), dun(&|u| u.abs()), "{ctx}");
+                assert_eq!(db(e.floor()), dun(&|u| u.floor()), "{ctx}");
+                assert_eq!(
+                    db(e.round_ties_even()),
+                    dun(&|u| u.round_ties_even()),
+                    "{ctx}"
+                );
+                let narrowed: [f32; 8] = std::array::from_fn(|l| d(x, 0)[l] as f32);
+                // SAFETY: AVX-512 is present (checked above); 32 bytes either way.
+                let got: [f32; 8] = unsafe { std::mem::transmute(e.narrow()) };
+                assert_eq!(got.map(f32::to_bits), narrowed.map(f32::to_bits), "{ctx}");
+            }
+        }
+    }
+}
