@@ -239,7 +239,12 @@ pub fn requested_width() -> Result<Option<Width>, String> {
         Ok("x8") => Ok(Some(Width::X8)),
         Ok("x16") if avx512_present() => Ok(Some(Width::X16)),
         Ok("x16") => Err(format!(
-            "{WIDTH_VARIABLE}=x16: this CPU has no AVX-512 (F, DQ, VL and BW); use x8 or auto"
+            "{WIDTH_VARIABLE}=x16: this CPU has no AVX-512 (F, DQ, VL and BW){}; use x8 or auto",
+            if cfg!(debug_assertions) {
+                ", or this is a debug build"
+            } else {
+                ""
+            }
         )),
         Ok(v) => Err(format!(
             "{WIDTH_VARIABLE}={}: not a kernel width; use x8, x16 or auto",
@@ -251,8 +256,13 @@ pub fn requested_width() -> Result<Option<Width>, String> {
     }
 }
 
-/// Whether the CPU runs the sixteen-lane kernel.
+/// Whether the CPU runs the sixteen-lane kernel. Never in debug builds of a build for less
+/// than AVX-512: unoptimised, the sixteen-lane kernel's stack frames outgrow a worker thread's
+/// 2 MiB stack, so those render with eight lanes.
 fn avx512_present() -> bool {
+    if cfg!(debug_assertions) && !cfg!(target_feature = "avx512f") {
+        return false;
+    }
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     {
         true // the build needs it (checked at start-up, see `cpu::supported`)
@@ -291,7 +301,7 @@ pub fn kernel_of(width: Width) -> Box<dyn RowKernel> {
         #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
         Width::X16 => Box::new(x16::Simd::default()),
         #[cfg(all(target_arch = "x86_64", not(target_feature = "avx512f")))]
-        Width::X16 if x16rt::available() => Box::new(x16rt::Simd::default()),
+        Width::X16 if avx512_present() => Box::new(x16rt::Simd::default()),
         _ => Box::new(x8::Simd::default()),
     }
 }
