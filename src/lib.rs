@@ -78,7 +78,7 @@ pub use prepared::{Orientation, Prepared, Variation};
 pub use series::Series;
 pub use setup::Experiment;
 
-/// The single-precision kernel of this build (vector width and instruction set), e.g.
+/// The single-precision kernel in use (vector width and instruction set), e.g.
 /// "f32x16 on AVX-512 (chosen at run time; x86-64-v3 build)"; see [`cpu::simd`].
 pub fn simd_info() -> &'static str {
     cpu::simd()

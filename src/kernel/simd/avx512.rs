@@ -177,6 +177,11 @@ impl F32x16 {
     pub const ZERO: F32x16 = F32x16(unsafe { std::mem::transmute::<[f32; 16], __m512>([0.0; 16]) });
     pub const ONE: F32x16 = F32x16(unsafe { std::mem::transmute::<[f32; 16], __m512>([1.0; 16]) });
 
+    /// From the raw vector (the gather's result).
+    #[inline(always)]
+    pub fn from_raw(v: __m512) -> F32x16 {
+        F32x16(v)
+    }
     #[inline(always)]
     pub fn splat(x: f32) -> F32x16 {
         F32x16(avx!(_mm512_set1_ps(x)))
@@ -332,14 +337,6 @@ impl I32x16 {
     cmp_epi32!(simd_eq, _mm512_cmpeq_epi32_mask);
     cmp_epi32!(simd_gt, _mm512_cmpgt_epi32_mask);
     cmp_epi32!(simd_lt, _mm512_cmplt_epi32_mask);
-}
-
-impl F32x16 {
-    /// From the raw vector (the gather's result).
-    #[inline(always)]
-    pub fn from_raw(v: __m512) -> F32x16 {
-        F32x16(v)
-    }
 }
 
 binop!(F64x8, Add, add, AddAssign, add_assign, _mm512_add_pd);

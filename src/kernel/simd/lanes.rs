@@ -1294,6 +1294,23 @@ fn proj_x(fr: &[f32; 3], c: &[f32; 3], p: &[F32; 3], g: &Geo) -> [F32; 3] {
     })
 }
 
+/// A step's reference index as [`reference_c`] gives it: fraction (f32), integer part (f64)
+/// and the step's A·d_ref (f32).
+type ProjRef = ([f32; 3], [f64; 3], [f32; 3]);
+
+/// One term of [`sum_proj`]: the sub-pixel's index offsets from its projected shift `p`, then
+/// [`term_x`].
+#[inline(always)]
+fn term_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
+    args: &StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    (fr, hi, c): &ProjRef,
+    p: &[F32; 3],
+    g: &Geo,
+) -> (F32, F32) {
+    term_x::<GRID, SQ3, GUARD>(args, grid, hi, &proj_x(fr, c, p, g))
+}
+
 /// [`sum_proj`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
 #[inline(always)]
 fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
@@ -1305,37 +1322,37 @@ fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     let (_, _, steps, _, _, _, dref) = args;
     let nsub = geos.len();
     let mut sum = Sum::default();
-    // both steps' reference indices before either term: a term may branch (F = 0 on every
-    // lane), and the f64 work of the second step overlaps the first term's chain only when it
-    // comes first
-    let term = |(fr, hi, c): ([f32; 3], [f64; 3], [f32; 3]), p: &[F32; 3], g: &Geo| {
-        term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, p, g))
-    };
     if nsub == 1 {
         let g = &geos[0];
         let mut pairs = steps.chunks_exact(2).zip(proj.chunks_exact(2));
         for (st, p) in pairs.by_ref() {
+            // both steps' reference indices before either term: a term may branch (F = 0 on
+            // every lane), and the f64 work of the second step overlaps the first term's chain
+            // only when it comes first
             let (r0, r1) = (reference_c(&st[0], &dref), reference_c(&st[1], &dref));
-            sum.add2_den([term(r0, &p[0], g), term(r1, &p[1], g)]);
+            sum.add2_den([
+                term_proj::<GRID, SQ3, GUARD>(&args, grid, &r0, &p[0], g),
+                term_proj::<GRID, SQ3, GUARD>(&args, grid, &r1, &p[1], g),
+            ]);
         }
         if steps.len() % 2 == 1 {
             let j = steps.len() - 1;
-            sum.add1_den(term(reference_c(&steps[j], &dref), &proj[j], g));
+            let r = reference_c(&steps[j], &dref);
+            sum.add1_den(term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &proj[j], g));
         }
     } else {
         for (j, st) in steps.iter().enumerate() {
-            let (fr, hi, c) = reference_c(st, &dref);
+            let r = reference_c(st, &dref);
             let p = &proj[j * nsub..(j + 1) * nsub];
             let mut i = 0;
             while i + 1 < nsub {
-                let t0 = term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, &p[i], &geos[i]));
-                let t1 =
-                    term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, &p[i + 1], &geos[i + 1]));
+                let t0 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &p[i], &geos[i]);
+                let t1 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &p[i + 1], &geos[i + 1]);
                 sum.add2_den([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                sum.add1_den(term_x::<GRID, SQ3, GUARD>(&args, grid, &hi, &proj_x(&fr, &c, &p[i], &geos[i])));
+                sum.add1_den(term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &p[i], &geos[i]));
             }
         }
     }
@@ -1740,7 +1757,7 @@ fn reference(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3]) {
 
 /// As [`reference`], also returning A·d_ref (the index without the source term), in f32.
 #[inline(always)]
-fn reference_c(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3], [f32; 3]) {
+fn reference_c(st: &Step, dref: &[f64x4; 3]) -> ProjRef {
     let c = st.cols[0].mul_add(dref[0], st.cols[1].mul_add(dref[1], st.cols[2] * dref[2]));
     let h = c + st.off;
     let hi = h.round_ties_even();

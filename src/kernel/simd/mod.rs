@@ -282,16 +282,11 @@ fn avx512_present() -> bool {
 /// elsewhere; in builds with the `f32x16` feature always sixteen. Read once per process.
 pub fn width() -> Width {
     static WIDTH: std::sync::OnceLock<Width> = std::sync::OnceLock::new();
-    *WIDTH.get_or_init(|| {
-        let best = if avx512_present() {
-            Width::X16
-        } else {
-            Width::X8
-        };
-        if cfg!(feature = "f32x16") {
-            return Width::X16;
-        }
-        requested_width().ok().flatten().unwrap_or(best)
+    *WIDTH.get_or_init(|| match requested_width() {
+        _ if cfg!(feature = "f32x16") => Width::X16,
+        Ok(Some(w)) => w,
+        _ if avx512_present() => Width::X16,
+        _ => Width::X8,
     })
 }
 
