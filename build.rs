@@ -72,7 +72,8 @@ fn with_target_features(src: &str) -> String {
                 "{indent}#[target_feature(enable = \"{AVX512_FEATURES}\")]\n"
             ));
         }
-        if t.starts_with("#[inline(always)]") {
+        // `#[inline(always)]`, or `#[cfg_attr(not(debug_assertions), inline(always))]`
+        if t.starts_with("#[") && t.contains("inline(always)") {
             inline_always = true;
         } else if !(t.starts_with("#[") || t.starts_with("///") || t.starts_with("//")) {
             inline_always = false;

@@ -55,14 +55,9 @@ pub fn get(threads: Option<usize>) -> Result<Arc<ThreadPool>> {
     if let Some((_, pool)) = p.pools.iter().find(|(n, _)| *n == want) {
         return Ok(pool.clone());
     }
-    let mut builder = rayon::ThreadPoolBuilder::new()
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(want)
-        .thread_name(|i| format!("nanobragg-{i}"));
-    if cfg!(debug_assertions) {
-        // unoptimised, the kernels keep every inlined temporary in their frames
-        builder = builder.stack_size(16 << 20);
-    }
-    let pool = builder
+        .thread_name(|i| format!("nanobragg-{i}"))
         .build()
         .map_err(|e| Error::invalid(format!("cannot start the worker threads: {e}")))?;
     let pool = Arc::new(pool);

@@ -3,6 +3,10 @@
 // the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
 // that is not `#[inline(always)]` a `#[target_feature]`; closures do not inherit it, so vector
 // work stays out of closures here (`per_axis!` instead of `std::array::from_fn`).
+//
+// The helpers are forced inline only in optimised builds: unoptimised, a forced inline keeps
+// all of the callee's temporaries in the caller's frame without reuse (2.2 MB for
+// `render_vec_fast`'s eight-lane frame), more than a 2 MiB thread stack holds.
 
 use crate::kernel::{InterpTrigger, Prepared, RowKernel, SerialState};
 use crate::options::Shape;
@@ -40,59 +44,59 @@ struct DL(F64H, F64H);
 const HALF: usize = LANES / 2;
 
 impl DL {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn splat(x: f64) -> DL {
         DL(F64H::splat(x), F64H::splat(x))
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_array(a: [f64; LANES]) -> DL {
         DL(
             F64H::from(std::array::from_fn::<f64, HALF, _>(|i| a[i])),
             F64H::from(std::array::from_fn::<f64, HALF, _>(|i| a[HALF + i])),
         )
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn to_array(self) -> [f64; LANES] {
         let (a, b) = (self.0.to_array(), self.1.to_array());
         std::array::from_fn(|i| if i < HALF { a[i] } else { b[i - HALF] })
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_f32(v: F32) -> DL {
         let a = v.to_array();
         DL::from_array(std::array::from_fn(|i| a[i] as f64))
     }
     /// `self·a + b` (fused).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn mul_add(self, a: DL, b: DL) -> DL {
         DL(self.0.mul_add(a.0, b.0), self.1.mul_add(a.1, b.1))
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn round_ties_even(self) -> DL {
         DL(self.0.round_ties_even(), self.1.round_ties_even())
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn abs(self) -> DL {
         DL(self.0.abs(), self.1.abs())
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn sqrt(self) -> DL {
         DL(self.0.sqrt(), self.1.sqrt())
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn floor(self) -> DL {
         DL(self.0.floor(), self.1.floor())
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn fast_max(self, o: DL) -> DL {
         DL(self.0.fast_max(o.0), self.1.fast_max(o.1))
     }
     /// Rounded to single precision.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn narrow(self) -> F32 {
         narrow_halves(self.0, self.1)
     }
     /// Per-lane choice: `a` where the bit is set, else `self`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn blend(self, bits: Bits, a: DL) -> DL {
         let (s, a) = (self.to_array(), a.to_array());
         DL::from_array(std::array::from_fn(|l| {
@@ -103,7 +107,7 @@ impl DL {
 
 impl Add for DL {
     type Output = DL;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn add(self, o: DL) -> DL {
         DL(self.0 + o.0, self.1 + o.1)
     }
@@ -111,7 +115,7 @@ impl Add for DL {
 
 impl std::ops::Sub for DL {
     type Output = DL;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn sub(self, o: DL) -> DL {
         DL(self.0 - o.0, self.1 - o.1)
     }
@@ -119,7 +123,7 @@ impl std::ops::Sub for DL {
 
 impl std::ops::Div for DL {
     type Output = DL;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn div(self, o: DL) -> DL {
         DL(self.0 / o.0, self.1 / o.1)
     }
@@ -127,36 +131,36 @@ impl std::ops::Div for DL {
 
 impl Mul for DL {
     type Output = DL;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn mul(self, o: DL) -> DL {
         DL(self.0 * o.0, self.1 * o.1)
     }
 }
 
 /// 0, 1, 2, … in the lanes.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn lane_index() -> F32 {
     F32::from(std::array::from_fn::<f32, LANES, _>(|l| l as f32))
 }
 
 /// All bits set in the lanes whose bit is set in `bits`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn mask32(bits: Bits) -> F32 {
     let lane_bit = I32::from(std::array::from_fn::<i32, LANES, _>(|l| 1 << l));
     wide::bytemuck::cast((I32::splat(bits as i32) & lane_bit).simd_eq(lane_bit))
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn bits(m: F32) -> Bits {
     m.to_bitmask() as Bits
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn splat(x: f32) -> F32 {
     F32::splat(x)
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sinpi(r: F32) -> F32 {
     // Estrin's scheme (shorter dependency chain than Horner's)
     let r2 = r * r;
@@ -172,7 +176,7 @@ fn sinpi(r: F32) -> F32 {
 /// [`sinpi`]. Used by the fast grating, whose six evaluations per term keep both FMA ports
 /// busy: Horner's scheme, which needs one operation fewer than Estrin's (the longer chain is
 /// hidden by the independent evaluations around it).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sinpi7(r: F32) -> F32 {
     let r2 = r * r;
     let p = r2.mul_add(splat(-0.558_351), splat(2.543_589));
@@ -182,14 +186,14 @@ fn sinpi7(r: F32) -> F32 {
 
 /// sin(Nπx)/sin(πx) up to sign as (numerator, denominator), for x any value congruent to the
 /// index h, N > 1 integer.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn grating(x: F32, n: f32) -> (F32, F32) {
     grating_delta(x - x.round_ties_even(), n)
 }
 
 /// As [`grating`], from δ = h − round(h). |δ| is kept at least 1e-12 (where the ratio is N to
 /// f32 precision), avoiding 0/0.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn grating_delta(delta: F32, n: f32) -> (F32, F32) {
     let delta = delta.abs().fast_max(splat(1e-12));
     let y = delta * splat(n);
@@ -207,7 +211,7 @@ const FAST_GRATING_MAX_N: f32 = 4_000_000.0;
 /// denominator product below 1e-30) and repairs with [`grating_delta`] — this happens only
 /// where a lane's indices are all within ~1e-11 of integers. N ≤ [`FAST_GRATING_MAX_N`]. The reduced
 /// argument r = δN − round(δN) comes from two multiply-adds on the unrounded product.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn grating_fast(delta: F32, n: f32) -> (F32, F32) {
     let k = delta.mul_add(splat(n), splat(ROUND_MAGIC)) - splat(ROUND_MAGIC);
     let r = delta.mul_add(splat(n), -k);
@@ -217,14 +221,14 @@ fn grating_fast(delta: F32, n: f32) -> (F32, F32) {
 /// The fraction of the beam a sensor layer absorbs, exp(−l·τ) − exp(−(l+1)·τ) with
 /// τ = thickstep·μ/ρ (ρ = d·odet), written as exp(−l·τ)·(−expm1(−τ)): the difference of two
 /// close exponentials would cancel to a few digits in single precision for thin layers.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn capture_fraction(plan: &RenderPlan, layer: f64, rho: F32) -> F32 {
     let tau = splat((plan.thickstep * plan.mu) as f32) / rho;
     (splat(-layer as f32) * tau).exp() * -expm1(-tau)
 }
 
 /// exp(x) − 1, accurate for small |x| (series below ½, else exp(x) − 1).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn expm1(x: F32) -> F32 {
     let mut p = splat(1.0 / 362_880.0);
     for c in [40_320.0f32, 5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0] {
@@ -236,7 +240,7 @@ fn expm1(x: F32) -> F32 {
 }
 
 /// 3(sin x − x cos x)/x³ with x = πu, u ≥ 0 (the sphere transform), accurate near 0.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sinc3_pi(u: F32) -> F32 {
     // u = n + r, sin(πu) = ±sinpi(r), cos(πu) = ±sinpi(1/2 − |r|)
     let n = u.round_ties_even();
@@ -247,7 +251,7 @@ fn sinc3_pi(u: F32) -> F32 {
 }
 
 /// As [`sinc3_pi`] from u's reduction u = n + r (r ∈ [−½, ½]) and `sign` = (−1)ⁿ.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sinc3_parts(u: F32, r: F32, sign: F32) -> F32 {
     let x = splat(std::f32::consts::PI) * u;
     let x2 = x * x;
@@ -902,7 +906,7 @@ impl Frame {
     }
 
     /// |P|² − |p|² = ΔP·(2p + ΔP) for positions P = p + ΔP, without cancellation.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn r2_change(&self, dp: &[F32; 3]) -> F32 {
         let mut u = F32::ZERO;
         for k in 0..3 {
@@ -912,7 +916,7 @@ impl Frame {
     }
 
     /// 1/|P| and Δr = |P| − |p| for positions P = p + ΔP, without cancellation.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn radial(&self, dp: &[F32; 3]) -> Geo {
         let u = self.r2_change(dp);
         let r = (splat(self.r2 as f32) + u).sqrt();
@@ -926,7 +930,7 @@ impl Frame {
     }
 
     /// As [`Frame::lanes`] in f64: the offsets Δd only.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn lanes64(&self, dp: &[DL; 3]) -> [DL; 3] {
         let mut u = DL::splat(0.0);
         for k in 0..3 {
@@ -939,7 +943,7 @@ impl Frame {
 
     /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
     /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn lanes(&self, dp: &[F32; 3]) -> Sub {
         let u = self.r2_change(dp);
         let r2 = splat(self.r2 as f32) + u;
@@ -953,7 +957,7 @@ impl Frame {
 }
 
 /// Lanes of `todo` whose scattering vector passes the resolution cut for source `src`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn live_lanes(plan: &RenderPlan, src: &SourceC, d: &[F32; 3], todo: Bits) -> Bits {
     if plan.dmin <= 0.0 {
         return todo;
@@ -970,7 +974,7 @@ fn live_lanes(plan: &RenderPlan, src: &SourceC, d: &[F32; 3], todo: Bits) -> Bit
 }
 
 /// F_latt² for one step from the lanes' index offsets `x`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn latt2_of(plan: &RenderPlan, t: &Tables, x: &[F32; 3]) -> F32 {
     if plan.shape == Shape::Square {
         let mut num = F32::ONE;
@@ -1178,7 +1182,7 @@ type StepArgs<'a> = (
 );
 
 /// One (step, sub-pixel) term F²·F_latt² (masked by the sub-pixel's resolution cut).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn term<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: bool>(
     args: &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1208,7 +1212,7 @@ const DEN_MIN: f32 = 1e-30;
 /// and |denominator| of the fast gratings (1 for other shapes). Unless `GUARD`, a denominator
 /// below [`DEN_MIN`] is only reported (the caller renders the vector again with `GUARD`, which
 /// uses the guarded gratings for such terms): no branch in the hot loop.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn term_x<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     (plan, t, _, _, _, f2_default, _): &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1262,14 +1266,14 @@ fn term_x<const GRID: bool, const SQ3: bool, const GUARD: bool>(
 /// [`DEN_MIN`]: then the sum is computed again with the guarded gratings. (A test, not a
 /// function taking the re-sum as a closure: closures are not compiled for the enclosing
 /// function's `#[target_feature]`s, see `x16rt`.)
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn tiny_denominator(fast: &(DL, F32)) -> bool {
     fast.1.simd_lt(splat(DEN_MIN)).any()
 }
 
 /// As [`sum_steps`] (no resolution cut) with the lanes' index offsets from projected shifts:
 /// x = frac(h_ref) + (A·ΔP − (A·d_ref)·Δr)/|P|.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sum_proj<const GRID: bool, const SQ3: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1285,7 +1289,7 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
 }
 
 /// A sub-pixel's index offsets from its projected shift `p` (see [`sum_proj`]).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn proj_x(fr: &[f32; 3], c: &[f32; 3], p: &[F32; 3], g: &Geo) -> [F32; 3] {
     per_axis!(|k| {
         splat(-c[k])
@@ -1300,7 +1304,7 @@ type ProjRef = ([f32; 3], [f64; 3], [f32; 3]);
 
 /// One term of [`sum_proj`]: the sub-pixel's index offsets from its projected shift `p`, then
 /// [`term_x`].
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn term_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     args: &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1312,7 +1316,7 @@ fn term_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
 }
 
 /// [`sum_proj`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1385,7 +1389,7 @@ impl Sum {
     /// moved to f64 once `MAX_PENDING - 1` are, so adding two more cannot pass the bound.
     const MAX_PENDING: usize = 32;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn add2(&mut self, t: [F32; 2]) {
         self.acc[0] += t[0];
         self.acc[1] += t[1];
@@ -1395,7 +1399,7 @@ impl Sum {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn add1(&mut self, t: F32) {
         self.acc[0] += t;
         self.pending += 1;
@@ -1405,20 +1409,20 @@ impl Sum {
     }
 
     /// [`Sum::add2`] for terms with their |denominators| (see [`term_x`]).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn add2_den(&mut self, t: [(F32, F32); 2]) {
         self.add2([t[0].0, t[1].0]);
         self.den = self.den.fast_min(t[0].1).fast_min(t[1].1);
     }
 
     /// [`Sum::add1`] for a term with its |denominator|.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn add1_den(&mut self, t: (F32, F32)) {
         self.add1(t.0);
         self.den = self.den.fast_min(t.1);
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn flush(&mut self) {
         self.total = self.total + DL::from_f32(self.acc[0] + self.acc[1]);
         self.acc = [F32::ZERO; 2];
@@ -1426,7 +1430,7 @@ impl Sum {
     }
 
     /// The sum in f64 and the smallest |denominator|.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn total(mut self) -> (DL, F32) {
         self.flush();
         (self.total, self.den)
@@ -1438,7 +1442,7 @@ impl Sum {
 /// independent terms are evaluated per iteration (two sub-pixels, or two steps when there is
 /// one sub-pixel) so their long dependency chains overlap. Terms are summed in f32 and moved
 /// to f64 every few dozen.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1452,7 +1456,7 @@ fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
 }
 
 /// [`sum_steps`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sum_steps_g<const GRID: bool, const DMIN: bool, const SQ3: bool, const GUARD: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1702,7 +1706,7 @@ fn render_vec(
     }
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn dot8(d: &[F32; 3], v: &[f32; 3]) -> F32 {
     d[0].mul_add(splat(v[0]), d[1].mul_add(splat(v[1]), d[2] * splat(v[2])))
 }
@@ -1740,7 +1744,7 @@ fn curve(plan: &RenderPlan, pref_flat: &V3, lane_step: f64) -> (V3, [F32; 3]) {
 
 /// The reference lane's indices for one step in f64: fractions (in [−½, ½]) and nearest
 /// integers, for h, k, l.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn reference(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3]) {
     let h = st.cols[0].mul_add(
         dref[0],
@@ -1756,7 +1760,7 @@ fn reference(st: &Step, dref: &[f64x4; 3]) -> ([f32; 3], [f64; 3]) {
 }
 
 /// As [`reference`], also returning A·d_ref (the index without the source term), in f32.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn reference_c(st: &Step, dref: &[f64x4; 3]) -> ProjRef {
     let c = st.cols[0].mul_add(dref[0], st.cols[1].mul_add(dref[1], st.cols[2] * dref[2]));
     let h = c + st.off;
@@ -1770,7 +1774,7 @@ fn reference_c(st: &Step, dref: &[f64x4; 3]) -> ProjRef {
 }
 
 /// As [`reference`], the fractions in f64.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn reference64(st: &Step, dref: &[f64x4; 3]) -> ([f64; 3], [f64; 3]) {
     let h = st.cols[0].mul_add(
         dref[0],
@@ -1782,7 +1786,7 @@ fn reference64(st: &Step, dref: &[f64x4; 3]) -> ([f64; 3], [f64; 3]) {
 }
 
 /// The rows of a step's A (a/λ, b/λ, c/λ) in f64.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn rows64(st: &Step) -> [[f64; 3]; 3] {
     let c = st.cols.map(|v| v.to_array());
     per_axis!(|k| [c[0][k], c[1][k], c[2][k]])
@@ -1790,7 +1794,7 @@ fn rows64(st: &Step) -> [[f64; 3]; 3] {
 
 /// A lane's index along axis `k` relative to the reference lane's nearest integer, in f64:
 /// frac(h_ref) + A·Δd.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn index64(fr: &[f64; 3], rows: &[[f64; 3]; 3], dd: &[DL; 3], k: usize) -> DL {
     let a = &rows[k];
     dd[0].mul_add(
@@ -1807,13 +1811,13 @@ fn index64(fr: &[f64; 3], rows: &[[f64; 3]; 3], dd: &[DL; 3], k: usize) -> DL {
 /// formed in f64, so the error of r does not grow with N; the sines are f32 polynomials. |δ|
 /// is kept at least 1e-12 (where the ratio is N to 1e-12 for N ≤ 10⁶), so a product of three
 /// denominators stays a normal f32.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn grating_wide(x: DL, rx: DL, n: f64) -> (F32, F32) {
     grating_wide_raw((x - rx).abs().fast_max(DL::splat(1e-12)), n)
 }
 
 /// As [`grating_wide`] from δ = x − round(x) without the guard (the ratio is even in δ).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn grating_wide_raw(d: DL, n: f64) -> (F32, F32) {
     let y = d * DL::splat(n);
     let r = y - y.round_ties_even();
@@ -1826,7 +1830,7 @@ const SQUARE: u8 = 1;
 const ROUND: u8 = 2;
 const GAUSS: u8 = 3;
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn shape_kind(plan: &RenderPlan, t: &Tables) -> u8 {
     match plan.shape {
         Shape::Square if t.axes.len() == 3 => SQ3,
@@ -1838,7 +1842,7 @@ fn shape_kind(plan: &RenderPlan, t: &Tables) -> u8 {
 
 /// F_latt² (GAUSS scaled, see [`gauss_latt2`]) and the lanes where the reference's F_latt is
 /// exactly 0, from f64 index offsets `x` and their nearest integers `rx`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn latt_wide<const SHAPE: u8>(
     plan: &RenderPlan,
     t: &Tables,
@@ -1909,7 +1913,7 @@ fn latt_wide<const SHAPE: u8>(
 
 /// One step of the general renderer with f64 lane indices: F_latt², the lanes where the
 /// reference's F_latt is 0, and the lanes' absolute fractional indices (f64).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn step_wide(
     plan: &RenderPlan,
     t: &Tables,
@@ -1966,7 +1970,7 @@ struct WideArgs<'a> {
 
 /// One scaled term F²·F_latt² of the wide path for sub-pixel `i`; flags in `tiny` the lanes
 /// where it is below [`TINY`] though the reference's term is not 0.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn term_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(
     a: &WideArgs,
     fr: &[f64; 3],
@@ -2009,7 +2013,7 @@ fn term_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(
 /// Σ over steps and sub-pixels of the scaled terms with f64 lane indices (large crystals, or
 /// a range check), and the flagged lanes (see [`term_wide`]). Two independent terms per
 /// iteration, as in [`sum_steps`]; f32 sums moved to f64 every 32 terms.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn sum_wide<const GRID: bool, const DMIN: bool, const SHAPE: u8>(a: &WideArgs) -> (DL, F32) {
     let mut sum = Sum::default();
     let mut tiny = F32::ZERO;
@@ -2068,7 +2072,7 @@ fn sum_wide_any(a: &WideArgs) -> (DL, F32) {
 }
 
 /// A lane's index along axis `k`, relative to the reference lane's nearest integer.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
     let a = &st.a32[k];
     dd[0].mul_add(
@@ -2079,7 +2083,7 @@ fn offset(st: &Step, fr: &[f32; 3], dd: &[F32; 3], k: usize) -> F32 {
 
 /// F_latt² of the ROUND, GAUSS and TOPHAT shapes from the lanes' index offsets (GAUSS scaled
 /// by 2^gauss_shift: `kappa` is its κ), and the lanes where the reference's F_latt is 0.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn shape_latt2(plan: &RenderPlan, x: &[F32; 3], kappa: f32) -> (F32, F32) {
     let n = plan.n_cells;
     let nabc = (n[0] * n[1] * n[2]) as f32;
@@ -2121,7 +2125,7 @@ fn shape_latt2(plan: &RenderPlan, x: &[F32; 3], kappa: f32) -> (F32, F32) {
 /// GAUSS: F_latt² = (N_a·N_b·N_c·exp(−arg))², computed as exp(κ − 2·arg) so that it is scaled
 /// into single precision's range, and the lanes where the reference's exp(−arg) is exactly 0
 /// (arg beyond ≈ 745.13 in double).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn gauss_latt2(arg: F32, kappa: f32) -> (F32, F32) {
     (
         (splat(kappa) - arg - arg).exp(),
@@ -2134,7 +2138,7 @@ fn gauss_latt2(arg: F32, kappa: f32) -> (F32, F32) {
 /// (already rounded: the index is truncated).
 /// Grid offsets and the flat index are small integers, exact in f32 (the grid has fewer than
 /// 2^24 entries, else the i32 path is used).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn nearest(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) -> F32 {
     if !t.padded {
         return nearest_i32(g, t, hi, rx);
@@ -2152,7 +2156,7 @@ fn nearest(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) ->
     gather(&t.grid32, idx.fast_trunc_int())
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn nearest_i32(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) -> F32 {
     let grid32 = &t.grid32;
     let mut dh = [I32::ZERO; 3];
@@ -2173,7 +2177,7 @@ fn nearest_i32(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]
 
 /// Kahn polarization factor for the eight lanes, without trigonometry:
 /// cos 2ψ = (x² − y²)/(x² + y²) with x = d·E, y = d·B.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn polarization(kahn: f32, src: &SourceC, d: &[F32; 3]) -> F32 {
     let c2 = dot8(d, &src.inc);
     let c2s = c2 * c2;
@@ -2189,12 +2193,12 @@ fn polarization(kahn: f32, src: &SourceC, d: &[F32; 3]) -> F32 {
 }
 
 /// A lane direction in f64: the reference direction plus the lane's (small) f32 offset.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn direction64(dref: &V3, dd: &[F32; 3]) -> [DL; 3] {
     per_axis!(|k| DL::splat(dref[k]) + DL::from_f32(dd[k]))
 }
 
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn dot64(d: &[DL; 3], v: &V3) -> DL {
     d[0] * DL::splat(v[0]) + d[1] * DL::splat(v[1]) + d[2] * DL::splat(v[2])
 }
@@ -2203,7 +2207,7 @@ fn dot64(d: &[DL; 3], v: &V3) -> DL {
 /// on a flat background (water) they decide the last bits of every pixel.
 ///
 /// Solid angle of sub-pixels at distance `r` (m).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn omega64(plan: &RenderPlan, r: DL) -> DL {
     let r2 = r * r;
     if plan.point_pixel {
@@ -2214,7 +2218,7 @@ fn omega64(plan: &RenderPlan, r: DL) -> DL {
 }
 
 /// Kahn polarization factor (as [`polarization`]) in f64.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn polarization64(kahn: f64, src: &SourceC, d: &[DL; 3]) -> DL {
     let [inc, b, e] = &src.frame64;
     let c2 = dot64(d, inc);
@@ -2237,7 +2241,7 @@ fn polarization64(kahn: f64, src: &SourceC, d: &[DL; 3]) -> DL {
 /// exp(−l·t·μ/ρ) − exp(−(l+1)·t·μ/ρ): in double precision its cancellation for thin layers
 /// costs nothing visible, and a sensor behind the sample (ρ < 0) gives the reference's
 /// inf − inf = NaN.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn capture64(plan: &RenderPlan, layer: f64, rho: DL) -> DL {
     let rho = rho.to_array();
     DL::from_array(std::array::from_fn(|l| {

@@ -239,12 +239,7 @@ pub fn requested_width() -> Result<Option<Width>, String> {
         Ok("x8") => Ok(Some(Width::X8)),
         Ok("x16") if avx512_present() => Ok(Some(Width::X16)),
         Ok("x16") => Err(format!(
-            "{WIDTH_VARIABLE}=x16: this CPU has no AVX-512 (F, DQ, VL and BW){}; use x8 or auto",
-            if cfg!(debug_assertions) {
-                ", or this is a debug build"
-            } else {
-                ""
-            }
+            "{WIDTH_VARIABLE}=x16: this CPU has no AVX-512 (F, DQ, VL and BW); use x8 or auto"
         )),
         Ok(v) => Err(format!(
             "{WIDTH_VARIABLE}={}: not a kernel width; use x8, x16 or auto",
@@ -256,13 +251,8 @@ pub fn requested_width() -> Result<Option<Width>, String> {
     }
 }
 
-/// Whether the CPU runs the sixteen-lane kernel. Never in debug builds of a build for less
-/// than AVX-512: unoptimised, the sixteen-lane kernel's stack frames outgrow a worker thread's
-/// 2 MiB stack, so those render with eight lanes.
+/// Whether the CPU runs the sixteen-lane kernel.
 fn avx512_present() -> bool {
-    if cfg!(debug_assertions) && !cfg!(target_feature = "avx512f") {
-        return false;
-    }
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     {
         true // the build needs it (checked at start-up, see `cpu::supported`)
