@@ -1273,7 +1273,9 @@ fn tiny_denominator(fast: &(DL, F32)) -> bool {
 
 /// As [`sum_steps`] (no resolution cut) with the lanes' index offsets from projected shifts:
 /// x = frac(h_ref) + (A·ΔP − (A·d_ref)·Δr)/|P|.
-#[cfg_attr(not(debug_assertions), inline(always))]
+// A function of its own (one per specialisation): inlined, the specialisations made
+// `render_vec_fast` ~300 KB of code, which LLVM took minutes to compile.
+#[inline(never)]
 fn sum_proj<const GRID: bool, const SQ3: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
@@ -1442,7 +1444,9 @@ impl Sum {
 /// independent terms are evaluated per iteration (two sub-pixels, or two steps when there is
 /// one sub-pixel) so their long dependency chains overlap. Terms are summed in f32 and moved
 /// to f64 every few dozen.
-#[cfg_attr(not(debug_assertions), inline(always))]
+// A function of its own (one per specialisation): inlined, the specialisations made
+// `render_vec_fast` ~300 KB of code, which LLVM took minutes to compile.
+#[inline(never)]
 fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     args: StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
