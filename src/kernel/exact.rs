@@ -170,6 +170,160 @@ impl RowKernel for Exact {
     }
 }
 
+/// Steps of a pixel gathered before their lattice factors are computed (see [`Steps`]).
+const BATCH: usize = 16;
+
+/// Up to [`BATCH`] (sub-pixel, source, φ, domain) steps of one pixel: their Miller indices, in
+/// the reference's loop order. Their lattice factors are then computed one after the other
+/// (the libm calls of independent steps run back to back, so the processor overlaps them,
+/// instead of each waiting behind its own step's geometry), then their F_cell and the sum, in
+/// the same order: every operation and the order of the additions are the reference's.
+struct Steps<'a> {
+    n: usize,
+    hkl: [[f64; 3]; BATCH],
+    cell: [&'a [V3; 3]; BATCH],
+    /// capture, polar and omega when the step was taken (the -oversample_* factors)
+    scale: [[f64; 3]; BATCH],
+    f_latt: [f64; BATCH],
+}
+
+/// A pixel's running sum and first out-of-range interpolation.
+struct Sums {
+    fpixel: usize,
+    spixel: usize,
+    os_polar: bool,
+    i_sum: f64,
+    trigger: Option<InterpTrigger>,
+}
+
+impl<'a> Steps<'a> {
+    fn new(any_cell: &'a [V3; 3]) -> Self {
+        Steps {
+            n: 0,
+            hkl: [[0.0; 3]; BATCH],
+            cell: [any_cell; BATCH],
+            scale: [[0.0; 3]; BATCH],
+            f_latt: [0.0; BATCH],
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, hkl: [f64; 3], cell: &'a [V3; 3], scale: [f64; 3]) {
+        self.hkl[self.n] = hkl;
+        self.cell[self.n] = cell;
+        self.scale[self.n] = scale;
+        self.n += 1;
+    }
+
+    /// The gathered steps' lattice factors, then their terms added to `sums`; empties the batch.
+    fn finish(
+        &mut self,
+        prep: &Prepared,
+        st: &mut SerialState,
+        sums: &mut Sums,
+        last: &mut PixelTrace,
+        tracing: bool,
+    ) {
+        let plan = prep.plan;
+        let n = self.n;
+        self.n = 0;
+        for i in 0..n {
+            self.f_latt[i] = lattice_factor(plan, &self.hkl[i]);
+        }
+        for i in 0..n {
+            let [h, k, l] = self.hkl[i];
+            let f_latt = self.f_latt[i];
+            let h0 = c_int((h - 0.5).ceil());
+            let k0 = c_int((k - 0.5).ceil());
+            let l0 = c_int((l - 0.5).ceil());
+            if f_latt == 0.0 && plan.water_size == 0.0 {
+                continue;
+            }
+            let mut f_cell = 0.0;
+            let mut nearest = !st.interp_on;
+            if st.interp_on {
+                let g = plan.hkl.as_ref().expect("interpolation needs a grid");
+                if interp_out_of_range(g, h, k, l) {
+                    if sums.trigger.is_none() {
+                        sums.trigger = Some(InterpTrigger {
+                            fpixel: sums.fpixel,
+                            spixel: sums.spixel,
+                            hkl: [h, k, l],
+                            hkl0: [h0, k0, l0],
+                        });
+                    }
+                    if !plan.fix.interp_local {
+                        st.interp_on = false;
+                    }
+                    nearest = true;
+                } else {
+                    f_cell = tricubic(g, h, k, l);
+                }
+            }
+            if nearest {
+                f_cell = nearest_f(plan, h0, k0, l0);
+            }
+            let [capture, polar, omega] = self.scale[i];
+            let mut i_sum = sums.i_sum + f_cell * f_cell * f_latt * f_latt;
+            if plan.oversample_thick {
+                i_sum *= capture;
+            }
+            if sums.os_polar {
+                i_sum *= polar;
+            }
+            if plan.oversample_omega {
+                i_sum *= omega;
+            }
+            sums.i_sum = i_sum;
+            if tracing {
+                // (stol: set when the step was taken, before the -dmin cut)
+                last.hkl = [h, k, l];
+                last.hkl0 = [h0, k0, l0];
+                last.f_cell = f_cell;
+                last.f_latt = f_latt;
+                last.cell = *self.cell[i];
+            }
+        }
+    }
+}
+
+/// F_latt of one step from its Miller indices (the reference's shape branches).
+#[inline(always)]
+fn lattice_factor(plan: &RenderPlan, &[h, k, l]: &[f64; 3]) -> f64 {
+    let [na, nb, nc] = plan.n_cells;
+    let mut f_latt = 1.0;
+    let mut rad_star_sqr = 0.0;
+    let near = |x: f64| c_int((x - 0.5).ceil()) as f64;
+    if plan.shape == Shape::Square {
+        if na > 1.0 {
+            f_latt *= sincg(PI * h, na);
+        }
+        if nb > 1.0 {
+            f_latt *= sincg(PI * k, nb);
+        }
+        if nc > 1.0 {
+            f_latt *= sincg(PI * l, nc);
+        }
+    } else {
+        let (dh, dk, dl) = (h - near(h), k - near(k), l - near(l));
+        let [sa, sb, sc] = &plan.recip;
+        let dx = dh * sa[0] + dk * sb[0] + dl * sc[0];
+        let dy = dh * sa[1] + dk * sb[1] + dl * sc[1];
+        let dz = dh * sa[2] + dk * sb[2] + dl * sc[2];
+        rad_star_sqr = (dx * dx + dy * dy + dz * dz) * na * na * nb * nb * nc * nc;
+    }
+    match plan.shape {
+        Shape::Round => {
+            let (dh, dk, dl) = (h - near(h), k - near(k), l - near(l));
+            let hrad_sqr = dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc;
+            na * nb * nc * 0.723601254558268 * sinc3(PI * (hrad_sqr * plan.fudge).sqrt())
+        }
+        Shape::Gauss => na * nb * nc * (-(rad_star_sqr / 0.63 * plan.fudge)).exp(),
+        Shape::Tophat => na * nb * nc * f64::from(u8::from(rad_star_sqr * plan.fudge < 0.3969)),
+        Shape::Square => f_latt,
+    }
+}
+
 /// Render one pixel exactly as the reference's loop body. Returns the value and the first
 /// out-of-range interpolation in this pixel.
 pub fn pixel(
@@ -182,10 +336,16 @@ pub fn pixel(
 ) -> (f32, Option<InterpTrigger>) {
     let plan = prep.plan;
     let os = plan.oversample;
-    let [na, nb, nc] = plan.n_cells;
     let os_polar = plan.oversample_polar && !(plan.fix.nopolar_wins && plan.nopolar);
-    let mut trigger = None;
-    let mut i_sum = plan.i_bg;
+    let tracing = trace.is_some();
+    let mut sums = Sums {
+        fpixel,
+        spixel,
+        os_polar,
+        i_sum: plan.i_bg,
+        trigger: None,
+    };
+    let mut steps = Steps::new(prep.cells.get(false, 0, 0));
     let mut polar = if plan.nopolar { 1.0 } else { 0.0 };
     let mut omega = 0.0;
     let mut capture = 0.0;
@@ -222,12 +382,16 @@ pub fn pixel(
                         (d[1] - incident[1]) / lambda,
                         (d[2] - incident[2]) / lambda,
                     ];
-                    let stol = 0.5 * magnitude(&q);
-                    if trace.is_some() {
-                        last.stol = stol;
-                    }
-                    if plan.dmin > 0.0 && stol > 0.0 && plan.dmin > 0.5 / stol {
-                        continue;
+                    // stol only for the resolution cut and the trace (its square root and
+                    // division would otherwise hold up every step)
+                    if tracing || plan.dmin > 0.0 {
+                        let stol = 0.5 * magnitude(&q);
+                        if tracing {
+                            last.stol = stol;
+                        }
+                        if plan.dmin > 0.0 && stol > 0.0 && plan.dmin > 0.5 / stol {
+                            continue;
+                        }
                     }
                     if polar == 0.0 || os_polar {
                         let axis = prep.polar_axes[st.polar_idx as usize];
@@ -238,102 +402,12 @@ pub fn pixel(
                     let stale = st.stale_phi;
                     for p in 0..plan.phisteps as usize {
                         for m in 0..prep.cells.domains {
-                            let [a, b, c] = prep.cells.get(stale, p, m);
-                            let h = dot(a, &q);
-                            let k = dot(b, &q);
-                            let l = dot(c, &q);
-                            let h0 = c_int((h - 0.5).ceil());
-                            let k0 = c_int((k - 0.5).ceil());
-                            let l0 = c_int((l - 0.5).ceil());
-                            let mut f_latt = 1.0;
-                            let mut rad_star_sqr = 0.0;
-                            if plan.shape == Shape::Square {
-                                if na > 1.0 {
-                                    f_latt *= sincg(PI * h, na);
-                                }
-                                if nb > 1.0 {
-                                    f_latt *= sincg(PI * k, nb);
-                                }
-                                if nc > 1.0 {
-                                    f_latt *= sincg(PI * l, nc);
-                                }
-                            } else {
-                                let (dh, dk, dl) = (h - h0 as f64, k - k0 as f64, l - l0 as f64);
-                                let [sa, sb, sc] = &plan.recip;
-                                let dx = dh * sa[0] + dk * sb[0] + dl * sc[0];
-                                let dy = dh * sa[1] + dk * sb[1] + dl * sc[1];
-                                let dz = dh * sa[2] + dk * sb[2] + dl * sc[2];
-                                rad_star_sqr =
-                                    (dx * dx + dy * dy + dz * dz) * na * na * nb * nb * nc * nc;
-                            }
-                            match plan.shape {
-                                Shape::Round => {
-                                    let (dh, dk, dl) =
-                                        (h - h0 as f64, k - k0 as f64, l - l0 as f64);
-                                    let hrad_sqr =
-                                        dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc;
-                                    f_latt = na
-                                        * nb
-                                        * nc
-                                        * 0.723601254558268
-                                        * sinc3(PI * (hrad_sqr * plan.fudge).sqrt());
-                                }
-                                Shape::Gauss => {
-                                    f_latt =
-                                        na * nb * nc * (-(rad_star_sqr / 0.63 * plan.fudge)).exp();
-                                }
-                                Shape::Tophat => {
-                                    f_latt = na
-                                        * nb
-                                        * nc
-                                        * f64::from(u8::from(rad_star_sqr * plan.fudge < 0.3969));
-                                }
-                                Shape::Square => {}
-                            }
-                            if f_latt == 0.0 && plan.water_size == 0.0 {
-                                continue;
-                            }
-                            let mut f_cell = 0.0;
-                            let mut nearest = !st.interp_on;
-                            if st.interp_on {
-                                let g = plan.hkl.as_ref().expect("interpolation needs a grid");
-                                if interp_out_of_range(g, h, k, l) {
-                                    if trigger.is_none() {
-                                        trigger = Some(InterpTrigger {
-                                            fpixel,
-                                            spixel,
-                                            hkl: [h, k, l],
-                                            hkl0: [h0, k0, l0],
-                                        });
-                                    }
-                                    if !plan.fix.interp_local {
-                                        st.interp_on = false;
-                                    }
-                                    nearest = true;
-                                } else {
-                                    f_cell = tricubic(g, h, k, l);
-                                }
-                            }
-                            if nearest {
-                                f_cell = nearest_f(plan, h0, k0, l0);
-                            }
-                            i_sum += f_cell * f_cell * f_latt * f_latt;
-                            if plan.oversample_thick {
-                                i_sum *= capture;
-                            }
-                            if os_polar {
-                                i_sum *= polar;
-                            }
-                            if plan.oversample_omega {
-                                i_sum *= omega;
-                            }
-                            if trace.is_some() {
-                                // (stol: set above, before the -dmin cut)
-                                last.hkl = [h, k, l];
-                                last.hkl0 = [h0, k0, l0];
-                                last.f_cell = f_cell;
-                                last.f_latt = f_latt;
-                                last.cell = [*a, *b, *c];
+                            let cell = prep.cells.get(stale, p, m);
+                            let [a, b, c] = cell;
+                            let hkl = [dot(a, &q), dot(b, &q), dot(c, &q)];
+                            steps.push(hkl, cell, [capture, polar, omega]);
+                            if steps.n == BATCH {
+                                steps.finish(prep, st, &mut sums, &mut last, tracing);
                             }
                         }
                     }
@@ -343,6 +417,8 @@ pub fn pixel(
             }
         }
     }
+    steps.finish(prep, st, &mut sums, &mut last, tracing);
+    let (i_sum, trigger) = (sums.i_sum, sums.trigger);
     let mut test = plan.r_e_sqr * plan.fluence * i_sum / plan.steps;
     if !plan.oversample_thick {
         test *= capture;

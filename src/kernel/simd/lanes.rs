@@ -712,6 +712,7 @@ impl Simd {
         }
         let mut first: Option<InterpTrigger> = None;
         let mut row_omega = 0.0;
+        let mut omega_lanes = DL::splat(0.0);
         // this thread's buffers, for the whole row
         let mut scratch = SCRATCH.with(|b| b.take());
         let mut f0 = fr.start - fr.start % LANES;
@@ -780,6 +781,14 @@ impl Simd {
                     }
                 // lanes whose terms fell below single precision's range: the exact kernel
                 let redo = r.redo;
+                if r.exit == lanes && todo == Bits::MAX && redo == 0 && f0 + LANES <= out.len() {
+                    // the common case: a whole vector, final, stored at once; its solid angles
+                    // go to per-lane sums (no serial chain of adds through the row)
+                    out[f0..f0 + LANES].copy_from_slice(&value);
+                    omega_lanes = omega_lanes + r.omega;
+                    done = active;
+                    continue;
+                }
                 if r.exit == lanes {
                     // no lane changed the state: all of them are final
                     for l in 0..LANES {
@@ -825,6 +834,9 @@ impl Simd {
             f0 += LANES;
         }
         SCRATCH.with(|b| b.replace(scratch));
+        for w in omega_lanes.to_array() {
+            row_omega += w;
+        }
         omega.push(row_omega);
         first
     }
