@@ -178,10 +178,11 @@ const BATCH: usize = 16;
 /// (the libm calls of independent steps run back to back, so the processor overlaps them,
 /// instead of each waiting behind its own step's geometry), then their F_cell and the sum, in
 /// the same order: every operation and the order of the additions are the reference's.
-struct Steps<'a> {
+struct Steps {
     n: usize,
     hkl: [[f64; 3]; BATCH],
-    cell: [&'a [V3; 3]; BATCH],
+    /// (stale φ, φ step, domain): the step's cell vectors, for the trace
+    cell: [(bool, usize, usize); BATCH],
     /// capture, polar and omega when the step was taken (the -oversample_* factors)
     scale: [[f64; 3]; BATCH],
     f_latt: [f64; BATCH],
@@ -196,19 +197,19 @@ struct Sums {
     trigger: Option<InterpTrigger>,
 }
 
-impl<'a> Steps<'a> {
-    fn new(any_cell: &'a [V3; 3]) -> Self {
+impl Steps {
+    fn new() -> Self {
         Steps {
             n: 0,
             hkl: [[0.0; 3]; BATCH],
-            cell: [any_cell; BATCH],
+            cell: [(false, 0, 0); BATCH],
             scale: [[0.0; 3]; BATCH],
             f_latt: [0.0; BATCH],
         }
     }
 
     #[inline(always)]
-    fn push(&mut self, hkl: [f64; 3], cell: &'a [V3; 3], scale: [f64; 3]) {
+    fn push(&mut self, hkl: [f64; 3], cell: (bool, usize, usize), scale: [f64; 3]) {
         self.hkl[self.n] = hkl;
         self.cell[self.n] = cell;
         self.scale[self.n] = scale;
@@ -281,7 +282,8 @@ impl<'a> Steps<'a> {
                 last.hkl0 = [h0, k0, l0];
                 last.f_cell = f_cell;
                 last.f_latt = f_latt;
-                last.cell = *self.cell[i];
+                let (stale, p, m) = self.cell[i];
+                last.cell = *prep.cells.get(stale, p, m);
             }
         }
     }
@@ -345,7 +347,7 @@ pub fn pixel(
         i_sum: plan.i_bg,
         trigger: None,
     };
-    let mut steps = Steps::new(prep.cells.get(false, 0, 0));
+    let mut steps = Steps::new();
     let mut polar = if plan.nopolar { 1.0 } else { 0.0 };
     let mut omega = 0.0;
     let mut capture = 0.0;
@@ -402,10 +404,9 @@ pub fn pixel(
                     let stale = st.stale_phi;
                     for p in 0..plan.phisteps as usize {
                         for m in 0..prep.cells.domains {
-                            let cell = prep.cells.get(stale, p, m);
-                            let [a, b, c] = cell;
+                            let [a, b, c] = prep.cells.get(stale, p, m);
                             let hkl = [dot(a, &q), dot(b, &q), dot(c, &q)];
-                            steps.push(hkl, cell, [capture, polar, omega]);
+                            steps.push(hkl, (stale, p, m), [capture, polar, omega]);
                             if steps.n == BATCH {
                                 steps.finish(prep, st, &mut sums, &mut last, tracing);
                             }
