@@ -32,10 +32,12 @@ fn simd_warning() {
 const AVX512_FEATURES: &str = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma";
 
 /// The SIMD kernel's source (`src/kernel/simd/lanes.rs`) for the 16-lane module chosen at run
-/// time on AVX-512 CPUs: every function that is not `#[inline(always)]` and not a trait
-/// method gets `#[target_feature(enable = AVX512_FEATURES)]`, so that the whole kernel is
-/// compiled for AVX-512 and the vector types' intrinsics inline into it (a function without
-/// the features could not inline them). The unit tests at the end are left out (they run in
+/// time on AVX-512 CPUs: every function that is not `#[inline(always)]` (also written
+/// `#[cfg_attr(not(debug_assertions), inline(always))]`) and not a trait method gets
+/// `#[target_feature(enable = AVX512_FEATURES)]`, so that the whole kernel is compiled for
+/// AVX-512 and the vector types' intrinsics inline into it (a function without the features
+/// could not inline them). In debug builds the helpers are then ordinary functions without the
+/// features: correct, calling the intrinsics out of line. The unit tests at the end are left out (they run in
 /// the 8-lane module). Written to `$OUT_DIR/lanes_avx512.rs`.
 fn avx512_kernel_source() {
     let src_path = "src/kernel/simd/lanes.rs";

@@ -126,8 +126,10 @@ impl OmegaTerms {
 pub trait RowKernel: Sync {
     /// Render row `s` into `out` (fpixels values; pixels not rendered are left untouched),
     /// advancing `state` through the row in serial order. Appends to `omega` the solid angles
-    /// the reference adds to its running sum for this row, in its order (a kernel may pre-add
-    /// a pixel's terms). Returns the row's first out-of-range interpolation, if any.
+    /// the reference adds to its running sum for this row, in its order (the exact kernel), or
+    /// partial sums of them (the SIMD kernel adds a pixel's terms, and a row's whole vectors
+    /// lane by lane: a fixed order, so the sum does not depend on the thread count). Returns
+    /// the row's first out-of-range interpolation, if any.
     fn render_row(
         &self,
         prep: &Prepared,
@@ -171,7 +173,8 @@ pub struct Rendered {
     /// First out-of-range interpolation in serial order.
     pub interp_trigger: Option<InterpTrigger>,
     /// Sum of the solid angles of every rendered sub-pixel and sensor layer (sr), summed in
-    /// serial order (the reference's `omega_sum`).
+    /// serial order by the exact kernel (the reference's `omega_sum`, bit for bit), in the
+    /// fixed order of [`RowKernel::render_row`]'s partial sums by the SIMD kernel.
     pub omega_sum: f64,
     /// Rendered by the exact kernel.
     pub exact: bool,

@@ -1,7 +1,7 @@
 // The SIMD kernel for one lane width; included by `simd/mod.rs` once per width with `F32`,
 // `I32`, `F64H` (half-width f64), `Bits` (lane mask), `LANES`, `gather`, `narrow_halves` and
 // the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
-// that is not `#[inline(always)]` a `#[target_feature]`; closures do not inherit it, so vector
+// that is not `#[inline(always)]` (in optimised builds) a `#[target_feature]`; closures do not inherit it, so vector
 // work stays out of closures here (`per_axis!` instead of `std::array::from_fn`).
 //
 // The helpers are forced inline only in optimised builds: unoptimised, a forced inline keeps
