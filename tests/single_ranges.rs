@@ -78,19 +78,7 @@ fn bar(single: &[f32], exact: &[f32]) -> Result<(Metrics, bool), String> {
         .map(|(s, e)| (*s, *e))
         .unzip();
     let m = compare(&a, &b);
-    // An image flat to 1e-3 (its standard deviation over its mean) has too little contrast for
-    // the correlation to measure anything but rounding: there every pixel must be within 1e-5
-    // of the largest instead.
-    let n = b.len().max(1) as f64;
-    let mean = b.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let sd = (b.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let peak = peak(&b);
-    let flat = sd < 1e-3 * mean.abs();
-    let shape_ok = if flat {
-        m.max_abs_diff <= 1e-5 * peak
-    } else {
-        m.correlation >= 0.99999
-    };
+    let (shape_ok, flat, peak) = common::shape_ok(&m, &b);
     if mismatched == 0 && shape_ok && (m.sum_ratio - 1.0).abs() <= 1e-4 {
         Ok((m, flat))
     } else {

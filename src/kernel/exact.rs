@@ -228,8 +228,21 @@ impl Steps {
         let plan = prep.plan;
         let n = self.n;
         self.n = 0;
+        // Where F_cell is 0 the term is +0 whatever the (finite) F_latt: such a step's F_latt
+        // is taken as 0, which adds the same (nothing, or +0 with -water_size). Not when the
+        // trace shows F_latt, nor when an -oversample_* factor multiplies the sum after each
+        // term; interpolation, once off, stays off for the rest of the pixel.
+        let zero_f_skips = !tracing
+            && !st.interp_on
+            && !plan.oversample_thick
+            && !sums.os_polar
+            && !plan.oversample_omega;
         for i in 0..n {
-            self.f_latt[i] = lattice_factor(plan, &self.hkl[i]);
+            self.f_latt[i] = if zero_f_skips && nearest_f_is_zero(plan, &self.hkl[i]) {
+                0.0
+            } else {
+                lattice_factor(plan, &self.hkl[i])
+            };
         }
         for i in 0..n {
             let [h, k, l] = self.hkl[i];
@@ -287,6 +300,18 @@ impl Steps {
             }
         }
     }
+}
+
+/// Whether the nearest structure factor of indices (h, k, l) is 0, for indices small enough
+/// that F_latt is finite (a finite argument's sine is finite, and nonzero unless the argument
+/// is 0, which sincg handles): beyond them, and for NaN, the lattice factor is computed.
+#[inline(always)]
+fn nearest_f_is_zero(plan: &RenderPlan, hkl: &[f64; 3]) -> bool {
+    if !hkl.iter().all(|x| x.abs() < 1e9) {
+        return false;
+    }
+    let [h0, k0, l0] = hkl.map(|x| c_int((x - 0.5).ceil()));
+    nearest_f(plan, h0, k0, l0) == 0.0
 }
 
 /// F_latt of one step from its Miller indices (the reference's shape branches).

@@ -207,3 +207,29 @@ where
         "{what}: files were created or removed"
     );
 }
+
+/// The shape part of the single-precision accuracy bar, for finite pixels `m` compares against
+/// `reference`: correlation ≥ 0.99999, except for an image flat to 1e-3 (standard deviation over
+/// mean), whose contrast is too small for the correlation to measure anything but rounding:
+/// there every pixel must be within 1e-5 of the largest. Returns (passed, flat, largest |value|).
+pub fn shape_ok(m: &nanobragg::metrics::Metrics, reference: &[f32]) -> (bool, bool, f64) {
+    let n = reference.len().max(1) as f64;
+    let mean = reference.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let sd = (reference
+        .iter()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let peak = reference
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0f64, |p, &v| p.max((v as f64).abs()));
+    let flat = sd < 1e-3 * mean.abs();
+    let ok = if flat {
+        m.max_abs_diff <= 1e-5 * peak
+    } else {
+        m.correlation >= 0.99999
+    };
+    (ok, flat, peak)
+}
