@@ -31,7 +31,8 @@ fn c_render(plan: &RenderPlan) -> Vec<f32> {
 /// instead, see [`common::shape_ok`]) and |sum ratio − 1| ≤ 1e-4 (pixels the reference itself
 /// renders as NaN or inf, which it does in some corner cases, are left out of the sums).
 /// `Err` names the failure.
-fn simd_bar(simd: &[f32], c_img: &[f32]) -> Result<nanobragg::metrics::Metrics, String> {
+/// Returns the metrics and whether the image is flat.
+fn simd_bar(simd: &[f32], c_img: &[f32]) -> Result<(nanobragg::metrics::Metrics, bool), String> {
     let (a, b): (Vec<f32>, Vec<f32>) = simd
         .iter()
         .zip(c_img)
@@ -41,7 +42,7 @@ fn simd_bar(simd: &[f32], c_img: &[f32]) -> Result<nanobragg::metrics::Metrics, 
     let m = compare(&a, &b);
     let (shape_ok, flat, peak) = common::shape_ok(&m, &b);
     if shape_ok && (m.sum_ratio - 1.0).abs() <= 1e-4 && m.non_finite == 0 {
-        Ok(m)
+        Ok((m, flat))
     } else {
         Err(format!(
             "correlation {:.9} (flat image: {flat}, largest difference {:e} of {peak:e}), sum \
@@ -87,7 +88,7 @@ fn c_ref_matches_golden_and_rust_on_every_case() {
         let reference = read_f32(golden);
         let m_c = compare(&c_img, &reference);
         let m_r = compare(&rust, &c_img);
-        let m_s = simd_bar(&simd, &c_img)
+        let (m_s, _) = simd_bar(&simd, &c_img)
             .unwrap_or_else(|e| panic!("{}: SIMD kernel vs c_ref: {e}", case.name));
         rows.push(format!(
             "{:<28} {:>9} c_ref-vs-golden identical {:.6} max_ulp {:>3} | rust-vs-c_ref identical {:.6} | simd-vs-c_ref corr {:.10} sum_ratio-1 {:+.1e}",
@@ -403,6 +404,7 @@ fn c_ref_matches_rust_on_randomized_parameter_sets() {
     let mut r = Rng(0x5eed_c0ff_ee00);
     let mut kinds = std::collections::BTreeMap::new();
     let (mut worst_corr, mut worst_sum) = (1.0f64, 0.0f64);
+    let (mut flat_images, mut worst_flat) = (0, 0.0f64);
     for i in 0..cases {
         let dir = common::Scratch::new("rand");
         let args = random_args(&mut r, dir.path());
@@ -432,7 +434,14 @@ fn c_ref_matches_rust_on_randomized_parameter_sets() {
                 args.join(" ")
             )
         });
-        worst_corr = worst_corr.min(m_s.correlation);
+        let (m_s, flat) = m_s;
+        if flat {
+            flat_images += 1;
+            let peak = c_img.iter().fold(0f64, |p, &v| p.max((v as f64).abs()));
+            worst_flat = worst_flat.max(m_s.max_abs_diff / peak);
+        } else {
+            worst_corr = worst_corr.min(m_s.correlation);
+        }
         worst_sum = worst_sum.max((m_s.sum_ratio - 1.0).abs());
         for a in &args {
             if a.starts_with('-') && a[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -441,6 +450,6 @@ fn c_ref_matches_rust_on_randomized_parameter_sets() {
         }
     }
     println!(
-        "{cases} randomized parameter sets: exact kernel bit-identical to c_ref; SIMD kernel worst correlation {worst_corr:.10}, worst |sum ratio - 1| {worst_sum:.2e}; option coverage: {kinds:?}"
+        "{cases} randomized parameter sets: exact kernel bit-identical to c_ref; SIMD kernel worst correlation {worst_corr:.10}, worst |sum ratio - 1| {worst_sum:.2e}, {flat_images} flat images (largest difference {worst_flat:.2e} of the peak); option coverage: {kinds:?}"
     );
 }
