@@ -55,6 +55,12 @@ impl HklGrid {
         })
     }
 
+    /// Whether a value within the index ranges is 0 (the padding planes are not looked at).
+    pub fn has_zero(&self) -> bool {
+        let [rh, rk, rl] = self.range;
+        (0..rh).any(|h| (0..rk).any(|k| (0..rl).any(|l| self.at(h, k, l) == 0.0)))
+    }
+
     /// Index into `data` of grid offsets (h − h_min, k − k_min, l − l_min).
     #[inline(always)]
     pub fn index(&self, dh: i32, dk: i32, dl: i32) -> usize {
@@ -524,6 +530,20 @@ fn is_space(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_counts_within_the_index_ranges_only() {
+        let mut g = HklGrid::alloc([-1, 0, 0], [1, 1, 2]).expect("grid");
+        // every value nonzero, then a zero in the padding planes (never looked up)
+        g.data_mut().iter_mut().for_each(|v| *v = 7.0);
+        let pad = g.index(3, 0, 0);
+        g.data_mut()[pad] = 0.0;
+        assert!(!g.has_zero());
+        // a zero at the last reachable (h, k, l)
+        let last = g.index(2, 1, 2);
+        g.data_mut()[last] = 0.0;
+        assert!(g.has_zero());
+    }
 
     #[test]
     fn long_decimals_leave_the_quick_path_and_read_like_strtod() {

@@ -152,11 +152,13 @@ impl RowKernel for Exact {
     ) -> Option<InterpTrigger> {
         let plan = prep.plan;
         let mut first = None;
+        // one batch for the row (not set up again for every pixel)
+        let mut steps = Steps::new();
         for (f, px) in out.iter_mut().enumerate() {
             if !plan.is_rendered(f, s) {
                 continue;
             }
-            let (v, t) = pixel(prep, f, s, state, None, Some(&mut *omega));
+            let (v, t) = pixel_with(prep, f, s, state, None, Some(&mut *omega), &mut steps);
             *px = v;
             if first.is_none() {
                 first = t;
@@ -233,6 +235,7 @@ impl Steps {
         // trace shows F_latt, nor when an -oversample_* factor multiplies the sum after each
         // term; interpolation, once off, stays off for the rest of the pixel.
         let zero_f_skips = !tracing
+            && prep.f_may_be_zero()
             && !st.interp_on
             && !plan.oversample_thick
             && !sums.os_polar
@@ -359,7 +362,28 @@ pub fn pixel(
     spixel: usize,
     st: &mut SerialState,
     trace: Option<&mut PixelTrace>,
+    omega_terms: Option<&mut super::OmegaTerms>,
+) -> (f32, Option<InterpTrigger>) {
+    pixel_with(
+        prep,
+        fpixel,
+        spixel,
+        st,
+        trace,
+        omega_terms,
+        &mut Steps::new(),
+    )
+}
+
+/// [`pixel`] with the caller's (empty) batch of steps, which it leaves empty.
+fn pixel_with(
+    prep: &Prepared,
+    fpixel: usize,
+    spixel: usize,
+    st: &mut SerialState,
+    trace: Option<&mut PixelTrace>,
     mut omega_terms: Option<&mut super::OmegaTerms>,
+    steps: &mut Steps,
 ) -> (f32, Option<InterpTrigger>) {
     let plan = prep.plan;
     let os = plan.oversample;
@@ -372,7 +396,6 @@ pub fn pixel(
         i_sum: plan.i_bg,
         trigger: None,
     };
-    let mut steps = Steps::new();
     let mut polar = if plan.nopolar { 1.0 } else { 0.0 };
     let mut omega = 0.0;
     let mut capture = 0.0;

@@ -47,6 +47,8 @@ pub struct Prepared<'a> {
     /// The E-vector sequence reaches a fixed point (otherwise it cycles and rows must be
     /// rendered strictly in order).
     pub polar_settles: bool,
+    /// See [`Prepared::f_may_be_zero`].
+    zero_f: std::sync::OnceLock<bool>,
 }
 
 impl<'a> Prepared<'a> {
@@ -61,7 +63,18 @@ impl<'a> Prepared<'a> {
             polar_axes,
             polar_next: next.into_iter().map(|n| n as u32).collect(),
             polar_settles,
+            zero_f: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether a structure factor a step can look up is 0 (default_F, or an entry of the
+    /// grid): only then does the exact kernel look F_cell up before a step's lattice factor.
+    /// Found on first use (one pass over the grid).
+    pub fn f_may_be_zero(&self) -> bool {
+        *self.zero_f.get_or_init(|| {
+            let p = self.plan;
+            p.default_f == 0.0 || p.hkl.as_ref().is_some_and(|g| g.hkls != 0 && g.has_zero())
+        })
     }
 
     /// State at the start of the run.
