@@ -6,7 +6,7 @@ use crate::cfmt::c_int;
 use crate::hkl::HklGrid;
 use crate::options::Shape;
 use crate::plan::RenderPlan;
-use crate::vec3::{V3, dot, magnitude, unitize};
+use crate::vec3::{V3, div3, dot, magnitude, unitize};
 use std::f64::consts::PI;
 
 /// Grating function sin(N·x)/sin(x), N at x = 0 (reference `sincg`).
@@ -427,11 +427,10 @@ fn pixel_with(
                 for src in &plan.sources {
                     let mut incident = [-src.dir[0], -src.dir[1], -src.dir[2]];
                     let lambda = src.lambda;
-                    let q = [
-                        (d[0] - incident[0]) / lambda,
-                        (d[1] - incident[1]) / lambda,
-                        (d[2] - incident[2]) / lambda,
-                    ];
+                    let q = div3(
+                        [d[0] - incident[0], d[1] - incident[1], d[2] - incident[2]],
+                        lambda,
+                    );
                     // stol only for the resolution cut and the trace (its square root and
                     // division would otherwise hold up every step)
                     if tracing || plan.dmin > 0.0 {
