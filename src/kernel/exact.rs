@@ -250,9 +250,7 @@ impl Steps {
         for i in 0..n {
             let [h, k, l] = self.hkl[i];
             let f_latt = self.f_latt[i];
-            let h0 = c_int((h - 0.5).ceil());
-            let k0 = c_int((k - 0.5).ceil());
-            let l0 = c_int((l - 0.5).ceil());
+            let [h0, k0, l0] = nearest_hkl(&self.hkl[i]);
             if f_latt == 0.0 && plan.water_size == 0.0 {
                 continue;
             }
@@ -313,18 +311,24 @@ fn nearest_f_is_zero(plan: &RenderPlan, hkl: &[f64; 3]) -> bool {
     if !hkl.iter().all(|x| x.abs() < 1e9) {
         return false;
     }
-    let [h0, k0, l0] = hkl.map(|x| c_int((x - 0.5).ceil()));
+    let [h0, k0, l0] = nearest_hkl(hkl);
     nearest_f(plan, h0, k0, l0) == 0.0
+}
+
+/// The nearest integer indices h0, k0, l0 of (h, k, l), as the reference rounds them:
+/// ceil(h − 0.5), converted as C converts.
+#[inline(always)]
+fn nearest_hkl(hkl: &[f64; 3]) -> [i32; 3] {
+    hkl.map(|x| c_int((x - 0.5).ceil()))
 }
 
 /// F_latt of one step from its Miller indices (the reference's shape branches).
 #[inline(always)]
-fn lattice_factor(plan: &RenderPlan, &[h, k, l]: &[f64; 3]) -> f64 {
+fn lattice_factor(plan: &RenderPlan, hkl: &[f64; 3]) -> f64 {
     let [na, nb, nc] = plan.n_cells;
-    let mut f_latt = 1.0;
-    let mut rad_star_sqr = 0.0;
-    let near = |x: f64| c_int((x - 0.5).ceil()) as f64;
+    let [h, k, l] = *hkl;
     if plan.shape == Shape::Square {
+        let mut f_latt = 1.0;
         if na > 1.0 {
             f_latt *= sincg(PI * h, na);
         }
@@ -334,24 +338,33 @@ fn lattice_factor(plan: &RenderPlan, &[h, k, l]: &[f64; 3]) -> f64 {
         if nc > 1.0 {
             f_latt *= sincg(PI * l, nc);
         }
-    } else {
-        let (dh, dk, dl) = (h - near(h), k - near(k), l - near(l));
-        let [sa, sb, sc] = &plan.recip;
-        let dx = dh * sa[0] + dk * sb[0] + dl * sc[0];
-        let dy = dh * sa[1] + dk * sb[1] + dl * sc[1];
-        let dz = dh * sa[2] + dk * sb[2] + dl * sc[2];
-        rad_star_sqr = (dx * dx + dy * dy + dz * dz) * na * na * nb * nb * nc * nc;
+        return f_latt;
     }
+    // the offsets from the nearest reflection
+    let [h0, k0, l0] = nearest_hkl(hkl);
+    let d = [h - h0 as f64, k - k0 as f64, l - l0 as f64];
     match plan.shape {
         Shape::Round => {
-            let (dh, dk, dl) = (h - near(h), k - near(k), l - near(l));
-            let hrad_sqr = dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc;
+            let hrad_sqr = d[0] * d[0] * na * na + d[1] * d[1] * nb * nb + d[2] * d[2] * nc * nc;
             na * nb * nc * 0.723601254558268 * sinc3(PI * (hrad_sqr * plan.fudge).sqrt())
         }
-        Shape::Gauss => na * nb * nc * (-(rad_star_sqr / 0.63 * plan.fudge)).exp(),
-        Shape::Tophat => na * nb * nc * f64::from(u8::from(rad_star_sqr * plan.fudge < 0.3969)),
-        Shape::Square => f_latt,
+        Shape::Gauss => na * nb * nc * (-(rad_star_sqr(plan, &d) / 0.63 * plan.fudge)).exp(),
+        // (Square returned above)
+        Shape::Tophat | Shape::Square => {
+            na * nb * nc * f64::from(u8::from(rad_star_sqr(plan, &d) * plan.fudge < 0.3969))
+        }
     }
+}
+
+/// |Δh·a* + Δk·b* + Δl·c*|²·(Na·Nb·Nc)² for the offsets `d` from the nearest reflection.
+#[inline(always)]
+fn rad_star_sqr(plan: &RenderPlan, d: &[f64; 3]) -> f64 {
+    let [na, nb, nc] = plan.n_cells;
+    let [sa, sb, sc] = &plan.recip;
+    let dx = d[0] * sa[0] + d[1] * sb[0] + d[2] * sc[0];
+    let dy = d[0] * sa[1] + d[1] * sb[1] + d[2] * sc[1];
+    let dz = d[0] * sa[2] + d[1] * sb[2] + d[2] * sc[2];
+    (dx * dx + dy * dy + dz * dz) * na * na * nb * nb * nc * nc
 }
 
 /// Render one pixel exactly as the reference's loop body. Returns the value and the first
