@@ -37,8 +37,8 @@ const AVX512_FEATURES: &str = "avx512f,avx512dq,avx512vl,avx512bw,avx2,fma";
 /// `#[target_feature(enable = AVX512_FEATURES)]`, so that the whole kernel is compiled for
 /// AVX-512 and the vector types' intrinsics inline into it (a function without the features
 /// could not inline them). In debug builds the helpers are then ordinary functions without the
-/// features: correct, calling the intrinsics out of line. The unit tests at the end are left out (they run in
-/// the 8-lane module). Written to `$OUT_DIR/lanes_avx512.rs`.
+/// features: correct, calling the intrinsics out of line. The unit tests at the end are left
+/// out (they run in the 8-lane module). Written to `$OUT_DIR/lanes_avx512.rs`.
 fn avx512_kernel_source() {
     let src_path = "src/kernel/simd/lanes.rs";
     println!("cargo:rerun-if-changed={src_path}");

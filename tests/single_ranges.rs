@@ -95,13 +95,6 @@ fn bar(single: &[f32], exact: &[f32]) -> Result<(Metrics, bool), String> {
     }
 }
 
-/// The largest finite |value|.
-fn peak(img: &[f32]) -> f64 {
-    img.iter()
-        .filter(|v| v.is_finite())
-        .fold(0f64, |p, &v| p.max((v as f64).abs()))
-}
-
 fn args(s: &str) -> Vec<String> {
     s.split_whitespace()
         .map(String::from)
@@ -522,7 +515,7 @@ fn single_precision_meets_the_bar_on_randomized_extreme_parameters() {
             Ok((m, flat)) => {
                 if flat {
                     flat_images += 1;
-                    worst_flat = worst_flat.max(m.max_abs_diff / peak(&exact));
+                    worst_flat = worst_flat.max(m.max_abs_diff / common::peak(&exact));
                 } else if m.correlation < worst_corr {
                     worst_corr = m.correlation;
                     worst_case.0 = args.join(" ");

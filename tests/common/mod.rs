@@ -221,10 +221,7 @@ pub fn shape_ok(m: &nanobragg::metrics::Metrics, reference: &[f32]) -> (bool, bo
         .sum::<f64>()
         / n)
         .sqrt();
-    let peak = reference
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0f64, |p, &v| p.max((v as f64).abs()));
+    let peak = peak(reference);
     let flat = sd < 1e-3 * mean.abs();
     let ok = if flat {
         m.max_abs_diff <= 1e-5 * peak
@@ -232,4 +229,11 @@ pub fn shape_ok(m: &nanobragg::metrics::Metrics, reference: &[f32]) -> (bool, bo
         m.correlation >= 0.99999
     };
     (ok, flat, peak)
+}
+
+/// The largest finite |value| of an image.
+pub fn peak(img: &[f32]) -> f64 {
+    img.iter()
+        .filter(|v| v.is_finite())
+        .fold(0f64, |p, &v| p.max((v as f64).abs()))
 }

@@ -1,8 +1,8 @@
 // The SIMD kernel for one lane width; included by `simd/mod.rs` once per width with `F32`,
 // `I32`, `F64H` (half-width f64), `Bits` (lane mask), `LANES`, `gather`, `narrow_halves` and
 // the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
-// that is not `#[inline(always)]` (in optimised builds) a `#[target_feature]`; closures do not inherit it, so vector
-// work stays out of closures here (`per_axis!` instead of `std::array::from_fn`).
+// that is not `#[inline(always)]` (in optimised builds) a `#[target_feature]`; closures do not
+// inherit it, so vector work stays out of closures here (`per_axis!`, not `array::from_fn`).
 //
 // The helpers are forced inline only in optimised builds: unoptimised, a forced inline keeps
 // all of the callee's temporaries in the caller's frame without reuse (2.2 MB for
@@ -781,23 +781,23 @@ impl Simd {
                     }
                 // lanes whose terms fell below single precision's range: the exact kernel
                 let redo = r.redo;
-                if r.exit == lanes && todo == Bits::MAX && redo == 0 && f0 + LANES <= out.len() {
-                    // the common case: a whole vector, final, stored at once; its solid angles
-                    // go to per-lane sums (no serial chain of adds through the row)
-                    out[f0..f0 + LANES].copy_from_slice(&value);
-                    omega_lanes = omega_lanes + r.omega;
-                    done = active;
-                    continue;
-                }
                 if r.exit == lanes {
                     // no lane changed the state: all of them are final
-                    for l in 0..LANES {
-                        if todo & (1 << l) != 0 {
-                            if redo & (1 << l) != 0 {
-                                row_omega += exact_lane(prep, f0 + l, s, state, out, &mut first);
-                            } else {
-                                out[f0 + l] = value[l];
-                                row_omega += vomega[l];
+                    if todo == Bits::MAX && redo == 0 && f0 + LANES <= out.len() {
+                        // the common case: a whole vector, stored at once; its solid angles go
+                        // to per-lane sums (no serial chain of adds through the row)
+                        out[f0..f0 + LANES].copy_from_slice(&value);
+                        omega_lanes = omega_lanes + r.omega;
+                    } else {
+                        for l in 0..LANES {
+                            if todo & (1 << l) != 0 {
+                                if redo & (1 << l) != 0 {
+                                    row_omega +=
+                                        exact_lane(prep, f0 + l, s, state, out, &mut first);
+                                } else {
+                                    out[f0 + l] = value[l];
+                                    row_omega += vomega[l];
+                                }
                             }
                         }
                     }
@@ -1456,8 +1456,7 @@ impl Sum {
 /// independent terms are evaluated per iteration (two sub-pixels, or two steps when there is
 /// one sub-pixel) so their long dependency chains overlap. Terms are summed in f32 and moved
 /// to f64 every few dozen.
-// A function of its own (one per specialisation): inlined, the specialisations made
-// `render_vec_fast` ~300 KB of code, which LLVM took minutes to compile.
+// not inlined: see `sum_proj`
 #[inline(never)]
 fn sum_steps<const GRID: bool, const DMIN: bool, const SQ3: bool>(
     args: StepArgs,
