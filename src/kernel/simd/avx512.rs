@@ -457,6 +457,85 @@ mod tests {
         std::array::from_fn(|l| if l < 8 { a[l] } else { b[l - 8] }.to_bits())
     }
 
+    /// A binary operation on our type and on wide's, named for the failure message.
+    type Binary<T, W> = (&'static str, fn(T, T) -> T, fn(W, W) -> W);
+    /// A unary operation on both.
+    type Unary<T, W> = (&'static str, fn(T) -> T, fn(W) -> W);
+
+    #[rustfmt::skip]
+    fn f32_binary() -> [Binary<F32x16, f32x8>; 17] {
+        [
+            ("+", |a, b| a + b, |a, b| a + b),
+            ("-", |a, b| a - b, |a, b| a - b),
+            ("*", |a, b| a * b, |a, b| a * b),
+            ("/", |a, b| a / b, |a, b| a / b),
+            ("&", |a, b| a & b, |a, b| a & b),
+            ("|", |a, b| a | b, |a, b| a | b),
+            ("^", |a, b| a ^ b, |a, b| a ^ b),
+            ("fast_max", |a, b| a.fast_max(b), |a, b| a.fast_max(b)),
+            ("fast_min", |a, b| a.fast_min(b), |a, b| a.fast_min(b)),
+            ("max", |a, b| a.max(b), |a, b| a.max(b)),
+            ("min", |a, b| a.min(b), |a, b| a.min(b)),
+            ("simd_eq", |a, b| a.simd_eq(b), |a, b| a.simd_eq(b)),
+            ("simd_ne", |a, b| a.simd_ne(b), |a, b| a.simd_ne(b)),
+            ("simd_lt", |a, b| a.simd_lt(b), |a, b| a.simd_lt(b)),
+            ("simd_gt", |a, b| a.simd_gt(b), |a, b| a.simd_gt(b)),
+            ("simd_le", |a, b| a.simd_le(b), |a, b| a.simd_le(b)),
+            ("simd_ge", |a, b| a.simd_ge(b), |a, b| a.simd_ge(b)),
+        ]
+    }
+
+    #[rustfmt::skip]
+    fn f32_unary() -> [Unary<F32x16, f32x8>; 10] {
+        [
+            ("!", |a| !a, |a| !a),
+            ("neg", |a| -a, |a| -a),
+            ("sqrt", |a| a.sqrt(), |a| a.sqrt()),
+            ("abs", |a| a.abs(), |a| a.abs()),
+            ("floor", |a| a.floor(), |a| a.floor()),
+            ("ceil", |a| a.ceil(), |a| a.ceil()),
+            ("round_ties_even", |a| a.round_ties_even(), |a| a.round_ties_even()),
+            ("exp", |a| a.exp(), |a| a.exp()),
+            ("ln", |a| a.ln(), |a| a.ln()),
+            ("is_finite", |a| a.is_finite(), |a| a.is_finite()),
+        ]
+    }
+
+    #[rustfmt::skip]
+    fn i32_binary() -> [Binary<I32x16, i32x8>; 8] {
+        [
+            ("+", |a, b| a + b, |a, b| a + b),
+            ("-", |a, b| a - b, |a, b| a - b),
+            ("*", |a, b| a * b, |a, b| a * b),
+            ("&", |a, b| a & b, |a, b| a & b),
+            ("|", |a, b| a | b, |a, b| a | b),
+            ("simd_eq", |a, b| a.simd_eq(b), |a, b| a.simd_eq(b)),
+            ("simd_gt", |a, b| a.simd_gt(b), |a, b| a.simd_gt(b)),
+            ("simd_lt", |a, b| a.simd_lt(b), |a, b| a.simd_lt(b)),
+        ]
+    }
+
+    #[rustfmt::skip]
+    fn f64_binary() -> [Binary<F64x8, f64x4>; 5] {
+        [
+            ("+", |a, b| a + b, |a, b| a + b),
+            ("-", |a, b| a - b, |a, b| a - b),
+            ("*", |a, b| a * b, |a, b| a * b),
+            ("/", |a, b| a / b, |a, b| a / b),
+            ("fast_max", |a, b| a.fast_max(b), |a, b| a.fast_max(b)),
+        ]
+    }
+
+    #[rustfmt::skip]
+    fn f64_unary() -> [Unary<F64x8, f64x4>; 4] {
+        [
+            ("sqrt", |a| a.sqrt(), |a| a.sqrt()),
+            ("abs", |a| a.abs(), |a| a.abs()),
+            ("floor", |a| a.floor(), |a| a.floor()),
+            ("round_ties_even", |a| a.round_ties_even(), |a| a.round_ties_even()),
+        ]
+    }
+
     #[test]
     fn operations_equal_wides_bit_for_bit() {
         if !available() {
@@ -469,80 +548,18 @@ mod tests {
                 let (x, y, z) = (lanes(k), lanes(k + j), lanes(k + 2 * j));
                 let (a, b, c) = (F32x16::from(x), F32x16::from(y), F32x16::from(z));
                 let (p, q, r) = (wide_halves(x), wide_halves(y), wide_halves(z));
-                let un = |f: &dyn Fn(f32x8) -> f32x8| joined([f(p[0]), f(p[1])]);
-                let bin =
-                    |f: &dyn Fn(f32x8, f32x8) -> f32x8| joined([f(p[0], q[0]), f(p[1], q[1])]);
                 let ctx = format!("x = {x:?}, y = {y:?}");
-                assert_eq!(bits((a + b).to_array()), bin(&|u, v| u + v), "{ctx}");
-                assert_eq!(bits((a - b).to_array()), bin(&|u, v| u - v), "{ctx}");
-                assert_eq!(bits((a * b).to_array()), bin(&|u, v| u * v), "{ctx}");
-                assert_eq!(bits((a / b).to_array()), bin(&|u, v| u / v), "{ctx}");
-                assert_eq!(bits((a & b).to_array()), bin(&|u, v| u & v), "{ctx}");
-                assert_eq!(bits((a | b).to_array()), bin(&|u, v| u | v), "{ctx}");
-                assert_eq!(bits((a ^ b).to_array()), bin(&|u, v| u ^ v), "{ctx}");
-                assert_eq!(bits((!a).to_array()), un(&|u| !u), "{ctx}");
-                assert_eq!(bits((-a).to_array()), un(&|u| -u), "{ctx}");
+                for (name, ours, theirs) in f32_binary() {
+                    let want = joined([theirs(p[0], q[0]), theirs(p[1], q[1])]);
+                    assert_eq!(bits(ours(a, b).to_array()), want, "{name}: {ctx}");
+                }
+                for (name, ours, theirs) in f32_unary() {
+                    let want = joined([theirs(p[0]), theirs(p[1])]);
+                    assert_eq!(bits(ours(a).to_array()), want, "{name}: {ctx}");
+                }
                 assert_eq!(
                     bits(a.mul_add(b, c).to_array()),
                     joined([p[0].mul_add(q[0], r[0]), p[1].mul_add(q[1], r[1])]),
-                    "{ctx}"
-                );
-                assert_eq!(bits(a.sqrt().to_array()), un(&|u| u.sqrt()), "{ctx}");
-                assert_eq!(bits(a.abs().to_array()), un(&|u| u.abs()), "{ctx}");
-                assert_eq!(bits(a.floor().to_array()), un(&|u| u.floor()), "{ctx}");
-                assert_eq!(bits(a.ceil().to_array()), un(&|u| u.ceil()), "{ctx}");
-                assert_eq!(
-                    bits(a.round_ties_even().to_array()),
-                    un(&|u| u.round_ties_even()),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.fast_max(b).to_array()),
-                    bin(&|u, v| u.fast_max(v)),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.fast_min(b).to_array()),
-                    bin(&|u, v| u.fast_min(v)),
-                    "{ctx}"
-                );
-                assert_eq!(bits(a.max(b).to_array()), bin(&|u, v| u.max(v)), "{ctx}");
-                assert_eq!(bits(a.min(b).to_array()), bin(&|u, v| u.min(v)), "{ctx}");
-                assert_eq!(
-                    bits(a.simd_eq(b).to_array()),
-                    bin(&|u, v| u.simd_eq(v)),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.simd_ne(b).to_array()),
-                    bin(&|u, v| u.simd_ne(v)),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.simd_lt(b).to_array()),
-                    bin(&|u, v| u.simd_lt(v)),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.simd_gt(b).to_array()),
-                    bin(&|u, v| u.simd_gt(v)),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.simd_le(b).to_array()),
-                    bin(&|u, v| u.simd_le(v)),
-                    "{ctx}"
-                );
-                assert_eq!(
-                    bits(a.simd_ge(b).to_array()),
-                    bin(&|u, v| u.simd_ge(v)),
-                    "{ctx}"
-                );
-                assert_eq!(bits(a.exp().to_array()), un(&|u| u.exp()), "{ctx}");
-                assert_eq!(bits(a.ln().to_array()), un(&|u| u.ln()), "{ctx}");
-                assert_eq!(
-                    bits(a.is_finite().to_array()),
-                    un(&|u| u.is_finite()),
                     "{ctx}"
                 );
                 let m = a.simd_lt(b);
@@ -579,16 +596,10 @@ mod tests {
                     [p[0].fast_trunc_int(), p[1].fast_trunc_int()],
                     [q[0].fast_trunc_int(), q[1].fast_trunc_int()],
                 );
-                let ibin =
-                    |f: &dyn Fn(i32x8, i32x8) -> i32x8| ints([f(iw[0], nw[0]), f(iw[1], nw[1])]);
-                assert_eq!((i + n).to_array(), ibin(&|u, v| u + v), "{ctx}");
-                assert_eq!((i - n).to_array(), ibin(&|u, v| u - v), "{ctx}");
-                assert_eq!((i * n).to_array(), ibin(&|u, v| u * v), "{ctx}");
-                assert_eq!((i & n).to_array(), ibin(&|u, v| u & v), "{ctx}");
-                assert_eq!((i | n).to_array(), ibin(&|u, v| u | v), "{ctx}");
-                assert_eq!(i.simd_eq(n).to_array(), ibin(&|u, v| u.simd_eq(v)), "{ctx}");
-                assert_eq!(i.simd_gt(n).to_array(), ibin(&|u, v| u.simd_gt(v)), "{ctx}");
-                assert_eq!(i.simd_lt(n).to_array(), ibin(&|u, v| u.simd_lt(v)), "{ctx}");
+                for (name, ours, theirs) in i32_binary() {
+                    let want = ints([theirs(iw[0], nw[0]), theirs(iw[1], nw[1])]);
+                    assert_eq!(ours(i, n).to_array(), want, "{name}: {ctx}");
+                }
                 // f64 lanes: the first eight values widened
                 let d = |v: [f32; 16], o: usize| -> [f64; 8] {
                     std::array::from_fn(|l| v[l + o] as f64)
@@ -610,25 +621,20 @@ mod tests {
                     std::array::from_fn(|l| if l < 4 { u[l] } else { v[l - 4] }.to_bits())
                 };
                 let db = |v: F64x8| v.to_array().map(f64::to_bits);
-                let dbin =
-                    |f: &dyn Fn(f64x4, f64x4) -> f64x4| dj([f(ew[0], gw[0]), f(ew[1], gw[1])]);
-                let dun = |f: &dyn Fn(f64x4) -> f64x4| dj([f(ew[0]), f(ew[1])]);
-                assert_eq!(db(e + g), dbin(&|u, v| u + v), "{ctx}");
-                assert_eq!(db(e - g), dbin(&|u, v| u - v), "{ctx}");
-                assert_eq!(db(e * g), dbin(&|u, v| u * v), "{ctx}");
-                assert_eq!(db(e / g), dbin(&|u, v| u / v), "{ctx}");
-                assert_eq!(db(e.fast_max(g)), dbin(&|u, v| u.fast_max(v)), "{ctx}");
+                for (name, ours, theirs) in f64_binary() {
+                    let want = dj([theirs(ew[0], gw[0]), theirs(ew[1], gw[1])]);
+                    assert_eq!(db(ours(e, g)), want, "{name}: {ctx}");
+                }
+                for (name, ours, theirs) in f64_unary() {
+                    assert_eq!(
+                        db(ours(e)),
+                        dj([theirs(ew[0]), theirs(ew[1])]),
+                        "{name}: {ctx}"
+                    );
+                }
                 assert_eq!(
                     db(e.mul_add(g, h)),
                     dj([ew[0].mul_add(gw[0], hw[0]), ew[1].mul_add(gw[1], hw[1])]),
-                    "{ctx}"
-                );
-                assert_eq!(db(e.sqrt()), dun(&|u| u.sqrt()), "{ctx}");
-                assert_eq!(db(e.abs()), dun(&|u| u.abs()), "{ctx}");
-                assert_eq!(db(e.floor()), dun(&|u| u.floor()), "{ctx}");
-                assert_eq!(
-                    db(e.round_ties_even()),
-                    dun(&|u| u.round_ties_even()),
                     "{ctx}"
                 );
                 let narrowed: [f32; 8] = std::array::from_fn(|l| d(x, 0)[l] as f32);
