@@ -237,8 +237,9 @@ fn merge(args: &[String]) -> nanobragg::Result<()> {
 fn run_single(args: &[String]) -> nanobragg::Result<()> {
     let t0 = std::time::Instant::now();
     // start the worker threads now: they come up while the command line and input files are
-    // read, instead of when the first parallel work (a large HKL file, the render) waits
-    nanobragg::pool::get(None)?;
+    // read, instead of when the first parallel work (a large HKL file, the render) waits;
+    // one of them probes the memory limits meanwhile, for the run's memory checks
+    nanobragg::pool::get(None)?.spawn(nanobragg::memory::warm);
     let timing = std::env::var_os("NANOBRAGG_TIMING").is_some();
     let lap = |what: &str| {
         if timing {

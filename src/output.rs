@@ -25,6 +25,7 @@ pub fn int_scale(requested: f64, max_i: f64) -> f64 {
 pub fn int_image(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) -> Vec<u16> {
     use rayon::prelude::*;
     let mut out = vec![0u16; image.len()];
+    crate::memory::advise_huge_pages(&mut out);
     out.par_chunks_mut(plan.fpixels.max(1))
         .enumerate()
         .for_each(|(s, row)| int_row(plan, image, scale, adc, s, row));

@@ -382,6 +382,8 @@ fn drive(
     let first = range.start;
     let rows = range.len();
     let mut image = vec![0f32; f * rows];
+    // (the rows are written in any order: one fault per 2 MiB, see advise_huge_pages)
+    crate::memory::advise_huge_pages(&mut image);
     let with_stats = !kernel.exact();
     // `j` is the row's index in the range
     let render_row = |j: usize, entry: SerialState, out: &mut [f32]| {
