@@ -274,6 +274,14 @@ impl F32x16 {
         let ([a, b], [c, d]) = (self.halves(), o.halves());
         F32x16::from_halves([a.min(c), b.min(d)])
     }
+    /// The lanes as f64 (exact): lanes 0-7 and 8-15.
+    #[inline(always)]
+    pub fn widen(self) -> [F64x8; 2] {
+        [
+            F64x8(avx!(_mm512_cvtps_pd(_mm512_castps512_ps256(self.0)))),
+            F64x8(avx!(_mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(self.0)))),
+        ]
+    }
     by_halves!(exp -> F32x16);
     by_halves!(ln -> F32x16);
     by_halves!(is_finite -> F32x16);
@@ -393,6 +401,16 @@ impl F64x8 {
     #[inline(always)]
     pub fn fast_max(self, o: F64x8) -> F64x8 {
         F64x8(avx!(_mm512_max_pd(self.0, o.0)))
+    }
+    /// NaN-aware min (`wide`'s: `self` where `o` is NaN, `o` where `self` is).
+    #[inline(always)]
+    pub fn min(self, o: F64x8) -> F64x8 {
+        let o_nan = avx!(_mm512_cmp_pd_mask::<_CMP_UNORD_Q>(o.0, o.0));
+        F64x8(avx!(_mm512_mask_blend_pd(
+            o_nan,
+            _mm512_min_pd(self.0, o.0),
+            self.0
+        )))
     }
     /// Rounded to f32 (eight lanes).
     #[inline(always)]
@@ -516,13 +534,14 @@ mod tests {
     }
 
     #[rustfmt::skip]
-    fn f64_binary() -> [Binary<F64x8, f64x4>; 5] {
+    fn f64_binary() -> [Binary<F64x8, f64x4>; 6] {
         [
             ("+", |a, b| a + b, |a, b| a + b),
             ("-", |a, b| a - b, |a, b| a - b),
             ("*", |a, b| a * b, |a, b| a * b),
             ("/", |a, b| a / b, |a, b| a / b),
             ("fast_max", |a, b| a.fast_max(b), |a, b| a.fast_max(b)),
+            ("min", |a, b| a.min(b), |a, b| a.min(b)),
         ]
     }
 
@@ -641,6 +660,10 @@ mod tests {
                 // SAFETY: AVX-512 is present (checked above); 32 bytes either way.
                 let got: [f32; 8] = unsafe { std::mem::transmute(e.narrow()) };
                 assert_eq!(got.map(f32::to_bits), narrowed.map(f32::to_bits), "{ctx}");
+                // and widened: every lane exactly (as `as f64`), lanes 0-7 then 8-15
+                let [lo, hi] = a.widen();
+                assert_eq!(db(lo), d(x, 0).map(f64::to_bits), "{ctx}");
+                assert_eq!(db(hi), d(x, 8).map(f64::to_bits), "{ctx}");
             }
         }
     }

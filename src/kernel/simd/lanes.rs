@@ -62,8 +62,8 @@ impl DL {
     }
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_f32(v: F32) -> DL {
-        let a = v.to_array();
-        DL::from_array(std::array::from_fn(|i| a[i] as f64))
+        let (lo, hi) = widen_halves(v);
+        DL(lo, hi)
     }
     /// `self·a + b` (fused).
     #[cfg_attr(not(debug_assertions), inline(always))]
@@ -90,6 +90,11 @@ impl DL {
     fn fast_max(self, o: DL) -> DL {
         DL(self.0.fast_max(o.0), self.1.fast_max(o.1))
     }
+    /// NaN-aware min: `self` where `o` is NaN, `o` where `self` is.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn min(self, o: DL) -> DL {
+        DL(self.0.min(o.0), self.1.min(o.1))
+    }
     /// Rounded to single precision.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn narrow(self) -> F32 {
@@ -98,6 +103,10 @@ impl DL {
     /// Per-lane choice: `a` where the bit is set, else `self`.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn blend(self, bits: Bits, a: DL) -> DL {
+        // (every lane at once is the common case)
+        if bits == Bits::MAX {
+            return a;
+        }
         let (s, a) = (self.to_array(), a.to_array());
         DL::from_array(std::array::from_fn(|l| {
             if bits >> l & 1 != 0 { a[l] } else { s[l] }
@@ -717,18 +726,12 @@ impl Simd {
         let mut scratch = SCRATCH.with(|b| b.take());
         let mut f0 = fr.start - fr.start % LANES;
         while f0 < fr.end {
-            let mut active: Bits = 0;
-            for l in 0..LANES {
-                let f = f0 + l;
-                if fr.contains(&f)
-                    && plan
-                        .mask
-                        .as_ref()
-                        .is_none_or(|m| m[s * plan.fpixels + f] != 0)
-                {
-                    active |= 1 << l;
-                }
-            }
+            let active: Bits = if plan.mask.is_none() && fr.start <= f0 && f0 + LANES <= fr.end
+            {
+                Bits::MAX // the common case: every lane inside the region, no mask
+            } else {
+                active_lanes(plan, &fr, s, f0)
+            };
             if active == 0 {
                 f0 += LANES;
                 continue;
@@ -840,6 +843,24 @@ impl Simd {
         omega.push(row_omega);
         first
     }
+}
+
+/// Lanes of the vector at pixel `f0` of row `s` inside the region of interest `fr` and not
+/// masked out.
+fn active_lanes(plan: &RenderPlan, fr: &std::ops::Range<usize>, s: usize, f0: usize) -> Bits {
+    let mut active: Bits = 0;
+    for l in 0..LANES {
+        let f = f0 + l;
+        if fr.contains(&f)
+            && plan
+                .mask
+                .as_ref()
+                .is_none_or(|m| m[s * plan.fpixels + f] != 0)
+        {
+            active |= 1 << l;
+        }
+    }
+    active
 }
 
 /// Render pixel `f` of row `s` with the exact kernel in place of a lane (see [`small_lanes`]);
@@ -1040,12 +1061,20 @@ fn render_vec_fast(
     // absorption (first sub-pixel of each layer) and the resolution cut (then not used)
     let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
     geos.clear();
-    for (i, off) in t.sub_offsets.iter().enumerate() {
-        if use_proj {
-            geos.push(frame.radial(&t.sub_shifts[i]));
-            if !(i == 0 || (i % per_layer == 0 && plan.thick != 0.0)) {
-                continue;
-            }
+    if use_proj {
+        for dp in &t.sub_shifts {
+            geos.push(frame.radial(dp));
+        }
+    }
+    // with projected shifts only the first sub-pixel (of each layer) needs its direction
+    let needed = if use_proj && plan.thick == 0.0 {
+        1
+    } else {
+        t.sub_offsets.len()
+    };
+    for (i, off) in t.sub_offsets.iter().enumerate().take(needed) {
+        if use_proj && !(i == 0 || (plan.thick != 0.0 && i % per_layer == 0)) {
+            continue;
         }
         let sub = if plan.curved {
             let flat: V3 = per_axis!(|k| corner[k] + off[k]);
@@ -1173,9 +1202,8 @@ fn render_vec_fast(
     };
     let i_sum = DL::splat(plan.i_bg) + scaled * DL::splat(t.unscale);
     let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * (capture * polar * omega);
-    let va = v.to_array();
     VecOut {
-        value: F32::from(std::array::from_fn::<f32, LANES, _>(|l| va[l] as f32)),
+        value: v.narrow(),
         omega: omega * DL::splat(t.subpixels as f64),
         exit: entry,
         trigger: None,
@@ -2243,12 +2271,10 @@ fn polarization64(kahn: f64, src: &SourceC, d: &[DL; 3]) -> DL {
         return DL::splat(0.5) * (one + c2s);
     }
     let (x, y) = (dot64(d, e), dot64(d, b));
-    let r = x * x + y * y;
-    let cos2psi = ((x * x - y * y) / r).to_array();
-    let r = r.to_array();
-    let cos2psi = DL::from_array(std::array::from_fn(|l| {
-        if r[l] == 0.0 { 1.0 } else { cos2psi[l] }
-    }));
+    // on the beam axis (x = y = 0) the quotient is 0/0 and the reference takes cos 2ψ = 1:
+    // the NaN-aware min gives 1 there and leaves every other quotient (≤ 1 after rounding,
+    // as x² − y² ≤ x² + y²) as it is
+    let cos2psi = ((x * x - y * y) / (x * x + y * y)).min(one);
     DL::splat(0.5) * (one + c2s - DL::splat(kahn) * cos2psi * (one - c2s))
 }
 

@@ -105,6 +105,34 @@ pub mod x8 {
         }
     }
 
+    /// The lanes of `v` as f64 (exact): lanes 0-3 and 4-7.
+    #[inline(always)]
+    fn widen_halves(v: F32) -> (F64H, F64H) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+        {
+            use std::arch::x86_64::{
+                __m256, _mm256_castps256_ps128, _mm256_cvtps_pd, _mm256_extractf128_ps,
+            };
+            use wide::bytemuck::cast;
+            // SAFETY: AVX is enabled for this build.
+            unsafe {
+                let v: __m256 = cast(v);
+                (
+                    cast(_mm256_cvtps_pd(_mm256_castps256_ps128(v))),
+                    cast(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v))),
+                )
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "avx")))]
+        {
+            let a = v.to_array();
+            (
+                F64H::from(std::array::from_fn::<f64, 4, _>(|l| a[l] as f64)),
+                F64H::from(std::array::from_fn::<f64, 4, _>(|l| a[4 + l] as f64)),
+            )
+        }
+    }
+
     /// Calls into the kernel (compiled for this build's instruction sets).
     macro_rules! enter {
         ($e:expr) => {
@@ -151,6 +179,23 @@ pub mod x16 {
         }
     }
 
+    /// The lanes of `v` as f64 (exact): lanes 0-7 and 8-15.
+    #[inline(always)]
+    fn widen_halves(v: F32) -> (F64H, F64H) {
+        use std::arch::x86_64::{
+            __m512, _mm512_castps512_ps256, _mm512_cvtps_pd, _mm512_extractf32x8_ps,
+        };
+        // SAFETY: AVX-512F and DQ are enabled for this build (x86-64-v4); wide's f32x16 and
+        // f64x8 are one __m512 / __m512d there.
+        unsafe {
+            let v: __m512 = std::mem::transmute(v);
+            (
+                std::mem::transmute(_mm512_cvtps_pd(_mm512_castps512_ps256(v))),
+                std::mem::transmute(_mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v))),
+            )
+        }
+    }
+
     /// Calls into the kernel (compiled for this build's instruction sets).
     macro_rules! enter {
         ($e:expr) => {
@@ -194,6 +239,13 @@ pub mod x16rt {
         F32::from_raw(unsafe {
             _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo.narrow()), hi.narrow())
         })
+    }
+
+    /// The lanes of `v` as f64 (exact): lanes 0-7 and 8-15.
+    #[inline(always)]
+    fn widen_halves(v: F32) -> (F64H, F64H) {
+        let [lo, hi] = v.widen();
+        (lo, hi)
     }
 
     /// Calls into the kernel, whose functions are compiled for AVX-512: only on a CPU that
