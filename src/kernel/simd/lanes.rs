@@ -938,27 +938,13 @@ impl Frame {
         }
     }
 
-    /// |P|² − |p|² = ΔP·(2p + ΔP) for positions P = p + ΔP, without cancellation.
+    /// The frame's constants as f32 vectors, made once for all sub-pixels of a vector.
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn r2_change(&self, dp: &[F32; 3]) -> F32 {
-        let mut u = F32::ZERO;
-        for k in 0..3 {
-            u = dp[k].mul_add(dp[k] + splat((2.0 * self.p[k]) as f32), u);
-        }
-        u
-    }
-
-    /// 1/|P| and Δr = |P| − |p| for positions P = p + ΔP, without cancellation.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn radial(&self, dp: &[F32; 3]) -> Geo {
-        let u = self.r2_change(dp);
-        let r = (splat(self.r2 as f32) + u).sqrt();
-        // one division for both 1/r and 1/(r + r0)
-        let sum = r + splat(self.r as f32);
-        let w = F32::ONE / (r * sum);
-        Geo {
-            inv: w * sum,
-            dr: u * (w * r),
+    fn splats(&self) -> Splats {
+        Splats {
+            two_p: per_axis!(|k| splat((2.0 * self.p[k]) as f32)),
+            r2: splat(self.r2 as f32),
+            r: splat(self.r as f32),
         }
     }
 
@@ -978,14 +964,48 @@ impl Frame {
     /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn lanes(&self, dp: &[F32; 3]) -> Sub {
-        let u = self.r2_change(dp);
-        let r2 = splat(self.r2 as f32) + u;
-        let r = r2.sqrt();
+        let c = self.splats();
+        let u = c.r2_change(dp);
+        let r = (c.r2 + u).sqrt();
         let inv = F32::ONE / r;
-        let dr = u / (r + splat(self.r as f32));
+        let dr = u / (r + c.r);
         let dd: [F32; 3] = per_axis!(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
         let d: [F32; 3] = per_axis!(|k| dd[k] + splat(self.d[k] as f32));
         Sub { dd, d, dr }
+    }
+}
+
+/// A [`Frame`]'s position (doubled), squared distance and distance as f32 vectors.
+#[derive(Clone, Copy)]
+struct Splats {
+    two_p: [F32; 3],
+    r2: F32,
+    r: F32,
+}
+
+impl Splats {
+    /// |P|² − |p|² = ΔP·(2p + ΔP) for positions P = p + ΔP, without cancellation.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn r2_change(&self, dp: &[F32; 3]) -> F32 {
+        let mut u = F32::ZERO;
+        for k in 0..3 {
+            u = dp[k].mul_add(dp[k] + self.two_p[k], u);
+        }
+        u
+    }
+
+    /// 1/|P| and Δr = |P| − |p| for positions P = p + ΔP, without cancellation.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn radial(&self, dp: &[F32; 3]) -> Geo {
+        let u = self.r2_change(dp);
+        let r = (self.r2 + u).sqrt();
+        // one division for both 1/r and 1/(r + r0)
+        let sum = r + self.r;
+        let w = F32::ONE / (r * sum);
+        Geo {
+            inv: w * sum,
+            dr: u * (w * r),
+        }
     }
 }
 
@@ -1062,8 +1082,9 @@ fn render_vec_fast(
     let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
     geos.clear();
     if use_proj {
+        let c = frame.splats();
         for dp in &t.sub_shifts {
-            geos.push(frame.radial(dp));
+            geos.push(c.radial(dp));
         }
     }
     // with projected shifts only the first sub-pixel (of each layer) needs its direction
