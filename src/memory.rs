@@ -108,7 +108,13 @@ pub fn warm() {
     let _ = std::panic::catch_unwind(probe);
 }
 
+/// Probes made so far (for the test of their reuse).
+#[cfg(test)]
+static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn probe_now() -> Probe {
+    #[cfg(test)]
+    PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Ok(mut sys) = sysinfo::System::new() else {
         return Probe {
             system: None,
@@ -446,6 +452,19 @@ pub fn human(bytes: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_probe_serves_the_checks_that_follow_it() {
+        use std::sync::atomic::Ordering;
+        let before = super::PROBES.load(Ordering::Relaxed);
+        let (a, _) = (super::probe(), super::available().unwrap());
+        let b = super::probe();
+        // the check and the second call reuse the first one's reading (other tests may probe
+        // meanwhile, but within the reuse window at most once in all)
+        assert!(super::PROBES.load(Ordering::Relaxed) - before <= 1);
+        assert_eq!(a.system.map(|x| x.bytes), b.system.map(|x| x.bytes));
+        assert_eq!(a.cgroup.map(|x| x.bytes), b.cgroup.map(|x| x.bytes));
+    }
 
     #[test]
     fn huge_page_advice_covers_large_buffers_and_keeps_their_contents() {
