@@ -85,17 +85,28 @@ struct Probe {
     cgroup: Option<Available>,
 }
 
-/// The latest probe, made again when it is older than [`PROBE_REUSE`]. A caller that finds
-/// a probe under way waits for it instead of making a second one.
+/// The latest probe, made again when it is older than [`PROBE_REUSE`].
 fn probe() -> Probe {
     static LAST: std::sync::Mutex<Option<(std::time::Instant, Probe)>> =
         std::sync::Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    match *last {
-        Some((at, p)) if at.elapsed() < PROBE_REUSE => p,
+    reuse(&LAST, std::time::Instant::now(), probe_now)
+}
+
+/// The probe in `slot` if it was made less than [`PROBE_REUSE`] before `now`, else `fresh()`
+/// (kept in `slot`). The lock is held only to read and to store, never during a probe: a
+/// `fork()` from another thread (Python's multiprocessing) cannot leave it locked in the
+/// child; two threads that find the slot stale at once both probe.
+fn reuse(
+    slot: &std::sync::Mutex<Option<(std::time::Instant, Probe)>>,
+    now: std::time::Instant,
+    fresh: impl FnOnce() -> Probe,
+) -> Probe {
+    let last = *slot.lock().unwrap_or_else(|e| e.into_inner());
+    match last {
+        Some((at, p)) if now.saturating_duration_since(at) < PROBE_REUSE => p,
         _ => {
-            let p = probe_now();
-            *last = Some((std::time::Instant::now(), p));
+            let p = fresh();
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, p));
             p
         }
     }
@@ -108,13 +119,7 @@ pub fn warm() {
     let _ = std::panic::catch_unwind(probe);
 }
 
-/// Probes made so far (for the test of their reuse).
-#[cfg(test)]
-static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 fn probe_now() -> Probe {
-    #[cfg(test)]
-    PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let Ok(mut sys) = sysinfo::System::new() else {
         return Probe {
             system: None,
@@ -177,29 +182,41 @@ fn address_space_free() -> Option<Available> {
 /// Size of a transparent huge page on x86-64 and most aarch64 kernels.
 const HUGE_PAGE: usize = 2 << 20;
 
-/// Ask Linux to back the 2 MiB-aligned interior of a large, not yet written buffer with
-/// transparent huge pages (`madvise(MADV_HUGEPAGE)`; where THP is off nothing changes). An
-/// image written row by row then takes one page fault per 2 MiB instead of one per 4 KiB:
-/// ~2,000 faults for a 1024² float and integer image, a tenth of a run that renders one step
-/// per pixel. Advice only: the buffer's contents and size do not change. Returns whether the
-/// kernel took the advice (false for a buffer with no aligned 2 MiB inside, or no THP).
+/// Ask Linux to back the 2 MiB-aligned interior of a large buffer with transparent huge pages
+/// (`madvise(MADV_HUGEPAGE)`), before it is written: its page faults there are then one per
+/// 2 MiB instead of one per 4 KiB. A large zeroed `Vec` from glibc starts 16 bytes past a page
+/// boundary, so a 4 MiB image gains one huge page (half its faults: 1,024 → ~513 for a 1024²
+/// float image) and a buffer needs more than 4 MiB to gain for certain (a 1024² SMV image,
+/// 2 MiB, gains nothing; a 2048² one most of its 8 MiB). Advice only: contents and size do not
+/// change, and pages already written keep their size. Returns whether `madvise` accepted it
+/// (false for a buffer with no aligned 2 MiB inside, or a kernel without THP support; where
+/// THP is set to "never" the advice is accepted and changes nothing).
 pub fn advise_huge_pages<T>(buf: &mut [T]) -> bool {
     #[cfg(target_os = "linux")]
     {
-        let start = buf.as_mut_ptr() as usize;
-        let end = start + std::mem::size_of_val(buf);
-        let from = start.next_multiple_of(HUGE_PAGE);
-        let len = end.saturating_sub(from) / HUGE_PAGE * HUGE_PAGE;
+        let Some((from, len)) =
+            huge_interior(buf.as_mut_ptr() as usize, std::mem::size_of_val(buf))
+        else {
+            return false;
+        };
         // SAFETY: the range lies inside `buf`, which this call borrows mutably; the advice
         // changes how its pages are backed, never their contents.
-        len > 0
-            && unsafe { libc::madvise(from as *mut libc::c_void, len, libc::MADV_HUGEPAGE) } == 0
+        unsafe { libc::madvise(from as *mut libc::c_void, len, libc::MADV_HUGEPAGE) == 0 }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = buf;
         false
     }
+}
+
+/// The whole 2 MiB pages inside `bytes` bytes at address `start`: (first address, length),
+/// or `None` when there is none.
+fn huge_interior(start: usize, bytes: usize) -> Option<(usize, usize)> {
+    let end = start.checked_add(bytes)?;
+    let from = start.checked_next_multiple_of(HUGE_PAGE)?;
+    let len = end.saturating_sub(from) / HUGE_PAGE * HUGE_PAGE;
+    (len > 0).then_some((from, len))
 }
 
 /// Err with `message(need, limit)` (sizes for people, and the limit's source) when `need`
@@ -454,16 +471,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_probe_serves_the_checks_that_follow_it() {
-        use std::sync::atomic::Ordering;
-        let before = super::PROBES.load(Ordering::Relaxed);
-        let (a, _) = (super::probe(), super::available().unwrap());
-        let b = super::probe();
-        // the check and the second call reuse the first one's reading (other tests may probe
-        // meanwhile, but within the reuse window at most once in all)
-        assert!(super::PROBES.load(Ordering::Relaxed) - before <= 1);
-        assert_eq!(a.system.map(|x| x.bytes), b.system.map(|x| x.bytes));
-        assert_eq!(a.cgroup.map(|x| x.bytes), b.cgroup.map(|x| x.bytes));
+    fn a_probe_is_reused_for_half_a_second_then_made_again() {
+        use super::{Available, Probe, reuse};
+        use std::time::{Duration, Instant};
+        let slot = std::sync::Mutex::new(None);
+        let made = std::cell::Cell::new(0u128);
+        let fresh = || {
+            made.set(made.get() + 1);
+            Probe {
+                system: Some(Available {
+                    bytes: made.get(),
+                    source: "available memory",
+                }),
+                cgroup: None,
+            }
+        };
+        let bytes = |p: Probe| p.system.map(|a| a.bytes);
+        let t0 = Instant::now();
+        assert_eq!(bytes(reuse(&slot, t0, fresh)), Some(1));
+        assert_eq!(
+            bytes(reuse(&slot, t0 + Duration::from_millis(400), fresh)),
+            Some(1)
+        );
+        assert_eq!(
+            bytes(reuse(&slot, t0 + Duration::from_millis(600), fresh)),
+            Some(2)
+        );
+        // a clock that seems to go back (another thread stored a later probe) reuses it
+        assert_eq!(bytes(reuse(&slot, t0, fresh)), Some(2));
+        assert_eq!(made.get(), 2);
+    }
+
+    #[test]
+    fn huge_pages_are_the_aligned_interior() {
+        use super::{HUGE_PAGE as H, huge_interior};
+        assert_eq!(huge_interior(H, 2 * H), Some((H, 2 * H)));
+        assert_eq!(huge_interior(H + 16, 2 * H), Some((2 * H, H)));
+        assert_eq!(huge_interior(H + 16, 2 * H - 16), Some((2 * H, H)));
+        assert_eq!(huge_interior(H + 16, 2 * H - 17), None);
+        assert_eq!(huge_interior(4096, H), None);
+        assert_eq!(huge_interior(8, 0), None);
+        assert_eq!(huge_interior(usize::MAX - 10, 5), None);
+        assert_eq!(huge_interior(usize::MAX - 10, 20), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 // The SIMD kernel for one lane width; included by `simd/mod.rs` once per width with `F32`,
-// `I32`, `F64H` (half-width f64), `Bits` (lane mask), `LANES`, `gather`, `narrow_halves` and
-// the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
+// `I32`, `F64H` (half-width f64), `Bits` (lane mask), `LANES`, `gather`, `narrow_halves`,
+// `widen_halves` and the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
 // that is not `#[inline(always)]` (in optimised builds) a `#[target_feature]`; closures do not
 // inherit it, so vector work stays out of closures here (`per_axis!`, not `array::from_fn`).
 //
@@ -301,6 +301,24 @@ struct SourceC {
     frame64: [V3; 3],
 }
 
+impl SourceC {
+    /// The constants of a source in direction `dir` (unit, towards the source) with wavelength
+    /// `lambda`, for the polarization axis `axis` (unit).
+    fn new(dir: &V3, lambda: f64, axis: &V3) -> SourceC {
+        let inc = unit(&[-dir[0], -dir[1], -dir[2]]);
+        let b = unit(&cross(axis, &inc));
+        let e = unit(&cross(&inc, &b));
+        SourceC {
+            dir: f32s(dir),
+            inv_lambda: (1.0 / lambda) as f32,
+            inc: f32s(&inc),
+            b: f32s(&b),
+            e: f32s(&e),
+            frame64: [inc, b, e],
+        }
+    }
+}
+
 /// Tables precomputed once per render, in double precision.
 pub struct Tables {
     /// [fresh, stale] × sources × φ steps × domains.
@@ -520,17 +538,7 @@ impl Tables {
         let mut sources = Vec::new();
         let mut steps = [Vec::new(), Vec::new()];
         for s in &plan.sources {
-            let inc = unit(&[-s.dir[0], -s.dir[1], -s.dir[2]]);
-            let b = unit(&cross(&axis, &inc));
-            let e = unit(&cross(&inc, &b));
-            sources.push(SourceC {
-                dir: f32s(&s.dir),
-                inv_lambda: (1.0 / s.lambda) as f32,
-                inc: f32s(&inc),
-                b: f32s(&b),
-                e: f32s(&e),
-                frame64: [inc, b, e],
-            });
+            sources.push(SourceC::new(&s.dir, s.lambda, &axis));
             for (kind, table) in steps.iter_mut().enumerate() {
                 for p in 0..phis {
                     for m in 0..domains {
@@ -938,7 +946,8 @@ impl Frame {
         }
     }
 
-    /// The frame's constants as f32 vectors, made once for all sub-pixels of a vector.
+    /// The frame's constants as f32 vectors (made once per vector for the projected path's
+    /// radial terms; [`Frame::lanes`] makes its own).
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn splats(&self) -> Splats {
         Splats {
@@ -1087,16 +1096,12 @@ fn render_vec_fast(
             geos.push(c.radial(dp));
         }
     }
-    // with projected shifts only the first sub-pixel (of each layer) needs its direction
-    let needed = if use_proj && plan.thick == 0.0 {
-        1
-    } else {
-        t.sub_offsets.len()
+    let stride = match (use_proj, plan.thick != 0.0) {
+        (false, _) => 1,
+        (true, true) => per_layer,
+        (true, false) => t.sub_offsets.len(),
     };
-    for (i, off) in t.sub_offsets.iter().enumerate().take(needed) {
-        if use_proj && !(i == 0 || (plan.thick != 0.0 && i % per_layer == 0)) {
-            continue;
-        }
+    for (i, off) in t.sub_offsets.iter().enumerate().step_by(stride) {
         let sub = if plan.curved {
             let flat: V3 = per_axis!(|k| corner[k] + off[k]);
             let (p0, dp) = curve(plan, &flat, plan.pixel_size);
@@ -1757,9 +1762,8 @@ fn render_vec(
         fin = fin * omega64;
     }
     let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * fin;
-    let va = v.to_array();
     VecOut {
-        value: F32::from(std::array::from_fn::<f32, LANES, _>(|l| va[l] as f32)),
+        value: v.narrow(),
         omega: omega_acc,
         exit: lanes,
         trigger: trigger
@@ -2504,6 +2508,66 @@ mod tests {
                 ((got - want) / want).abs() < 3e-7 || x == 0.0,
                 "x={x}: {got} vs {want}"
             );
+        }
+    }
+
+    #[test]
+    fn widening_is_exact_in_every_lane() {
+        let edges = [
+            0.0f32,
+            -0.0,
+            1.0,
+            -1.5,
+            f32::MIN_POSITIVE,
+            1e-45,
+            -3e-42,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            0.1,
+            -7.25e-9,
+            6.02e23,
+            -2.5e-30,
+        ];
+        for shift in 0..edges.len() {
+            let a: [f32; LANES] = std::array::from_fn(|l| edges[(l + shift) % edges.len()]);
+            let got = DL::from_f32(F32::from(a)).to_array().map(f64::to_bits);
+            assert_eq!(got, a.map(|v| (v as f64).to_bits()), "{a:?}");
+            // and back: the narrowing returns the lanes (NaN as NaN)
+            let back = DL::from_f32(F32::from(a)).narrow().to_array().map(f32::to_bits);
+            assert_eq!(back, a.map(f32::to_bits), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn vector_polarization_equals_the_reference_formula() {
+        let axis = [0.0, 0.0, 1.0];
+        let dir = [-1.0, 0.0, 0.0]; // beam along +x
+        let src = SourceC::new(&dir, 1e-10, &axis);
+        // lane 0 on the beam axis (x = y = 0: cos 2ψ = 1, the reference's atan2(0, 0) = 0);
+        // the others spread over the sphere
+        let d: [[f64; 3]; LANES] = std::array::from_fn(|l| {
+            if l == 0 {
+                [1.0, 0.0, 0.0]
+            } else {
+                let (t, p) = (0.37 * l as f64, 1.1 + 0.53 * l as f64);
+                [t.cos(), t.sin() * p.cos(), t.sin() * p.sin()]
+            }
+        });
+        let lanes: [DL; 3] = per_axis!(|k| DL::from_array(std::array::from_fn(|l| d[l][k])));
+        for kahn in [0.0, 0.5, 1.0] {
+            let got = polarization64(kahn, &src, &lanes).to_array();
+            for l in 0..LANES {
+                let (mut inc, mut out) = (src.frame64[0], d[l]);
+                let want = crate::kernel::exact::polarization_factor(kahn, &mut inc, &mut out, &axis);
+                assert!(
+                    (got[l] - want).abs() <= 1e-15,
+                    "kahn {kahn}, lane {l}: {} vs {want}",
+                    got[l]
+                );
+            }
         }
     }
 

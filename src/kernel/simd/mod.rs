@@ -127,8 +127,12 @@ pub mod x8 {
         {
             let a = v.to_array();
             (
-                F64H::from(std::array::from_fn::<f64, 4, _>(|l| a[l] as f64)),
-                F64H::from(std::array::from_fn::<f64, 4, _>(|l| a[4 + l] as f64)),
+                F64H::from(std::array::from_fn::<f64, { LANES / 2 }, _>(|l| {
+                    a[l] as f64
+                })),
+                F64H::from(std::array::from_fn::<f64, { LANES / 2 }, _>(|l| {
+                    a[LANES / 2 + l] as f64
+                })),
             )
         }
     }
