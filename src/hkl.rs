@@ -287,7 +287,7 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Lines> {
         for k in 0..3 {
             // integers are the common spelling; anything else must still be a whole number
             idx[k] = match cols[k].parse::<i32>() {
-                Ok(v) if v.abs() <= 1_000_000 => v,
+                Ok(v) if v.abs() <= MAX_INDEX => v,
                 _ => {
                     let v = crate::cfmt::parse_f64_strict(cols[k]).ok_or_else(|| {
                         Error::input(
@@ -296,15 +296,25 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Lines> {
                             format!("'{}' is not a number", crate::cfmt::clip(cols[k])),
                         )
                     })?;
-                    if loose.is_none() && v == v.round() {
+                    if loose.is_none() && v == v.round() && v.abs() <= MAX_INDEX as f64 {
                         loose = Some((lineno, cols[k].to_string()));
                     }
-                    if v != v.round() || v.abs() > 1e6 {
+                    if v != v.round() {
                         return Err(Error::input(
                             path,
                             Some(lineno),
                             format!(
                                 "Miller index '{}' is not an integer",
+                                crate::cfmt::clip(cols[k])
+                            ),
+                        ));
+                    }
+                    if v.abs() > MAX_INDEX as f64 {
+                        return Err(Error::input(
+                            path,
+                            Some(lineno),
+                            format!(
+                                "Miller index '{}' is out of range (at most {MAX_INDEX} in size)",
                                 crate::cfmt::clip(cols[k])
                             ),
                         ));
@@ -337,6 +347,9 @@ fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Lines> {
     }
     Ok(Lines { entries, loose })
 }
+
+/// Largest |h|, |k|, |l| an HKL file may give (larger indices are refused by both paths).
+const MAX_INDEX: i32 = 1_000_000;
 
 /// What [`hkl_lines`] reads.
 struct Lines {
@@ -372,7 +385,8 @@ fn quick_line(line: &str) -> Option<([i32; 3], f64)> {
             x = x * 10 + (b[i] - b'0') as i32;
             i += 1;
         }
-        if i == start || i >= b.len() || !blank(b[i]) {
+        // (a larger index goes to the general path, which refuses it)
+        if i == start || i >= b.len() || !blank(b[i]) || x > MAX_INDEX {
             return None;
         }
         *v = if neg { -x } else { x };
@@ -654,6 +668,23 @@ mod tests {
             e.contains("truncated") && e.contains("expected 1001200480064"),
             "{e}"
         );
+        // indices beyond a million: refused as such, however they are spelled
+        for line in [
+            "2000000 0 0 1",
+            "0 -1000001 0 1",
+            "0 0 2000000.0 1",
+            "0 0 3e6 1",
+        ] {
+            let e = read_hkl_text("x.hkl", &format!("1 1 1 1\n{line}\n"), 0.0)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("line 2") && e.contains("out of range"),
+                "{line}: {e}"
+            );
+        }
+        let g = read_hkl_text("x.hkl", "1000000 0 0 1\n999999 0 0 1\n", 0.0).unwrap();
+        assert_eq!((g.min[0], g.range[0]), (999_999, 2));
         let e = read_hkl_text("x.hkl", "-1000000 0 0 1\n1000000 0 0 1\n0 -1000000 0 1\n0 1000000 0 1\n0 0 -1000000 1\n0 0 1000000 1\n", 0.0)
             .unwrap_err()
             .to_string();
