@@ -258,94 +258,123 @@ fn scanf_groups(text: &str) -> Vec<([i32; 3], f64)> {
 fn hkl_lines(path: &str, text: &str, first_line: usize) -> Result<Lines> {
     let mut entries: Vec<([i32; 3], f64)> = Vec::with_capacity(text.len() / 24);
     let mut loose: Option<(usize, String)> = None;
-    for (n, line) in text.split('\n').enumerate() {
-        if let Some(e) = quick_line(line) {
-            entries.push(e);
-            continue;
-        }
-        let lineno = first_line + n + 1;
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let mut fields = t.split_ascii_whitespace();
-        let mut cols: [&str; 4] = [""; 4];
-        let mut count = 0;
-        for f in fields.by_ref().take(4) {
-            cols[count] = f;
-            count += 1;
-        }
-        let extra = fields.count();
-        if count != 4 || extra != 0 {
-            return Err(Error::input(
-                path,
-                Some(lineno),
-                format!("expected 4 columns (h k l F), found {}", count + extra),
-            ));
-        }
-        let mut idx = [0i32; 3];
-        for k in 0..3 {
-            // integers are the common spelling; anything else must still be a whole number
-            idx[k] = match cols[k].parse::<i32>() {
-                Ok(v) if v.abs() <= MAX_INDEX => v,
-                _ => {
-                    let v = crate::cfmt::parse_f64_strict(cols[k]).ok_or_else(|| {
-                        Error::input(
-                            path,
-                            Some(lineno),
-                            format!("'{}' is not a number", crate::cfmt::clip(cols[k])),
-                        )
-                    })?;
-                    if loose.is_none() && v == v.round() && v.abs() <= MAX_INDEX as f64 {
-                        loose = Some((lineno, cols[k].to_string()));
-                    }
-                    if v != v.round() {
-                        return Err(Error::input(
-                            path,
-                            Some(lineno),
-                            format!(
-                                "Miller index '{}' is not an integer",
-                                crate::cfmt::clip(cols[k])
-                            ),
-                        ));
-                    }
-                    if v.abs() > MAX_INDEX as f64 {
-                        return Err(Error::input(
-                            path,
-                            Some(lineno),
-                            format!(
-                                "Miller index '{}' is out of range (at most {MAX_INDEX} in size)",
-                                crate::cfmt::clip(cols[k])
-                            ),
-                        ));
-                    }
-                    v as i32
-                }
-            };
-        }
-        let f = crate::cfmt::parse_f64_strict(cols[3])
-            .filter(|f| f.is_finite())
-            .ok_or_else(|| {
-                Error::input(
-                    path,
-                    Some(lineno),
-                    format!("'{}' is not a finite number", crate::cfmt::clip(cols[3])),
+    // one pass over the bytes: the common line is parsed up to its newline (no separate search
+    // for line ends); any other line is cut out and read by the general path
+    let b = text.as_bytes();
+    let (mut pos, mut n) = (0, 0);
+    loop {
+        let (entry, end) = match quick_line(&b[pos..]) {
+            Some((e, len)) => (Some(e), pos + len),
+            None => {
+                let end = b[pos..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(b.len(), |i| pos + i);
+                let line = &text[pos..end];
+                (
+                    general_line(path, line, first_line + n + 1, &mut loose)?,
+                    end,
                 )
-            })?;
-        if f.abs() > crate::setup::MAX_F {
-            return Err(Error::input(
-                path,
-                Some(lineno),
-                format!(
-                    "F = {} is out of range (|F| at most {}, so that F squared is finite)",
-                    crate::cfmt::fmt_g(f),
-                    crate::cfmt::fmt_g(crate::setup::MAX_F)
-                ),
-            ));
+            }
+        };
+        entries.extend(entry);
+        if end == b.len() {
+            break;
         }
-        entries.push((idx, f));
+        pos = end + 1;
+        n += 1;
     }
     Ok(Lines { entries, loose })
+}
+
+/// A line of an HKL file that is not the common form: blank or a comment (`None`), or four
+/// columns read in full; `loose` records the first index written in another form than digits.
+fn general_line(
+    path: &str,
+    line: &str,
+    lineno: usize,
+    loose: &mut Option<(usize, String)>,
+) -> Result<Option<([i32; 3], f64)>> {
+    let t = line.trim();
+    if t.is_empty() || t.starts_with('#') {
+        return Ok(None);
+    }
+    let mut fields = t.split_ascii_whitespace();
+    let mut cols: [&str; 4] = [""; 4];
+    let mut count = 0;
+    for f in fields.by_ref().take(4) {
+        cols[count] = f;
+        count += 1;
+    }
+    let extra = fields.count();
+    if count != 4 || extra != 0 {
+        return Err(Error::input(
+            path,
+            Some(lineno),
+            format!("expected 4 columns (h k l F), found {}", count + extra),
+        ));
+    }
+    let mut idx = [0i32; 3];
+    for k in 0..3 {
+        // integers are the common spelling; anything else must still be a whole number
+        idx[k] = match cols[k].parse::<i32>() {
+            Ok(v) if v.abs() <= MAX_INDEX => v,
+            _ => {
+                let v = crate::cfmt::parse_f64_strict(cols[k]).ok_or_else(|| {
+                    Error::input(
+                        path,
+                        Some(lineno),
+                        format!("'{}' is not a number", crate::cfmt::clip(cols[k])),
+                    )
+                })?;
+                if loose.is_none() && v == v.round() && v.abs() <= MAX_INDEX as f64 {
+                    *loose = Some((lineno, cols[k].to_string()));
+                }
+                if v != v.round() {
+                    return Err(Error::input(
+                        path,
+                        Some(lineno),
+                        format!(
+                            "Miller index '{}' is not an integer",
+                            crate::cfmt::clip(cols[k])
+                        ),
+                    ));
+                }
+                if v.abs() > MAX_INDEX as f64 {
+                    return Err(Error::input(
+                        path,
+                        Some(lineno),
+                        format!(
+                            "Miller index '{}' is out of range (at most {MAX_INDEX} in size)",
+                            crate::cfmt::clip(cols[k])
+                        ),
+                    ));
+                }
+                v as i32
+            }
+        };
+    }
+    let f = crate::cfmt::parse_f64_strict(cols[3])
+        .filter(|f| f.is_finite())
+        .ok_or_else(|| {
+            Error::input(
+                path,
+                Some(lineno),
+                format!("'{}' is not a finite number", crate::cfmt::clip(cols[3])),
+            )
+        })?;
+    if f.abs() > crate::setup::MAX_F {
+        return Err(Error::input(
+            path,
+            Some(lineno),
+            format!(
+                "F = {} is out of range (|F| at most {}, so that F squared is finite)",
+                crate::cfmt::fmt_g(f),
+                crate::cfmt::fmt_g(crate::setup::MAX_F)
+            ),
+        ));
+    }
+    Ok(Some((idx, f)))
 }
 
 /// Largest |h|, |k|, |l| an HKL file may give (larger indices are refused by both paths).
@@ -357,17 +386,17 @@ struct Lines {
     loose: Option<(usize, String)>,
 }
 
-/// The common line "h k l F" (three integers, then a plain decimal such as 92.274) parsed
-/// without allocation; `None` for anything else (then the general path reads or rejects it).
+/// The common line "h k l F" (three integers, then a plain decimal such as 92.274) at the
+/// start of `b`, parsed without allocation, and the length of the line (to its newline or the
+/// end of `b`); `None` for anything else (then the general path reads or rejects the line).
 /// The decimal uses the exact fast path of correctly rounded parsing: an integer mantissa
 /// below 2^53 divided by an exact power of ten (at most 10^22).
 #[inline]
-fn quick_line(line: &str) -> Option<([i32; 3], f64)> {
+fn quick_line(b: &[u8]) -> Option<(([i32; 3], f64), usize)> {
     const POW10: [f64; 23] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
         1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ];
-    let b = line.as_bytes();
     let mut i = 0;
     let blank = |c: u8| c == b' ' || c == b'\t' || c == b'\r';
     let mut idx = [0i32; 3];
@@ -416,11 +445,11 @@ fn quick_line(line: &str) -> Option<([i32; 3], f64)> {
     while i < b.len() && blank(b[i]) {
         i += 1;
     }
-    if i != b.len() || digits == 0 || digits > 15 || frac > 22 {
+    if (i < b.len() && b[i] != b'\n') || digits == 0 || digits > 15 || frac > 22 {
         return None;
     }
     let v = m as f64 / POW10[frac];
-    Some((idx, if neg { -v } else { v }))
+    Some(((idx, if neg { -v } else { v }), i))
 }
 
 /// How to treat white-space bytes at the start of an Fdump.bin array.
@@ -570,16 +599,51 @@ mod tests {
         ] {
             let line = format!("1 -2 3 {f}");
             let want: f64 = f.parse().unwrap();
-            match quick_line(&line) {
-                Some((idx, v)) => {
+            match quick_line(line.as_bytes()) {
+                Some(((idx, v), len)) => {
                     assert_eq!(idx, [1, -2, 3]);
                     assert_eq!(v.to_bits(), want.to_bits(), "{f}");
+                    assert_eq!(len, line.len());
                 }
                 None => assert!(f.len() > 16, "{f}"),
             }
             let g = read_hkl_text("t.hkl", &format!("{line}\n"), 0.0).unwrap();
             assert_eq!(g.at(0, 0, 0).to_bits(), want.to_bits(), "{f}");
         }
+    }
+
+    #[test]
+    fn one_pass_reading_keeps_lines_and_their_numbers() {
+        // quick lines (LF, CRLF, trailing blanks), blank and comment lines, general-path lines
+        // ("1.0", exponents) and a last line without a newline, in one text
+        let text = "1 2 3 4.5\r\n  \n# c\n-1 0 2 7 \n1.0 0 0 2\n\t0 0 1 3e1\n2 2 2 0.25";
+        let r = read_hkl("t.hkl", text, 0.0, HklRead::Exact).unwrap();
+        let g = &r.grid;
+        assert_eq!(g.hkls, 5);
+        for (h, f) in [
+            ([1, 2, 3], 4.5),
+            ([-1, 0, 2], 7.0),
+            ([1, 0, 0], 2.0),
+            ([0, 0, 1], 30.0),
+            ([2, 2, 2], 0.25),
+        ] {
+            let i = g.index(h[0] - g.min[0], h[1] - g.min[1], h[2] - g.min[2]);
+            assert_eq!(g.data[i], f, "{h:?}");
+        }
+        // the first index in another spelling than digits, with its line number
+        let r = read_hkl("t.hkl", text, 0.0, HklRead::Reference).unwrap();
+        assert_eq!(
+            r.stopped.as_ref().map(|(l, t)| (*l, t.as_str())),
+            Some((5, "1.0"))
+        );
+        // an error after quick, blank and CRLF lines names the right line
+        let e = read_hkl_text("t.hkl", "1 2 3 4\r\n\n  \n5 6 7 8\n1 2 3\n", 0.0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.hkl, line 5") && e.contains("found 3"), "{e}");
+        // a quick line ends at its newline: the next line is not read into it
+        assert_eq!(quick_line(b"1 2 3 4\n5"), Some((([1, 2, 3], 4.0), 7)));
+        assert_eq!(quick_line(b"1 2 3\n4"), None);
     }
 
     #[test]
