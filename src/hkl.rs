@@ -176,13 +176,14 @@ pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result
         }
     }
     let mut g = HklGrid::alloc(min, max)?;
+    // (offsets computed beside the values borrowed once: `data_mut` checks the sharing)
+    let [r0, r1, r2] = g.range.map(|r| r as usize);
+    let at = move |dh: usize, dk: usize, dl: usize| (dh * (r1 + 1) + dk) * (r2 + 1) + dl;
+    let data = g.data_mut();
     if default_f != 0.0 {
-        for h in 0..g.range[0] {
-            for k in 0..g.range[1] {
-                for l in 0..g.range[2] {
-                    let i = g.index(h, k, l);
-                    g.data_mut()[i] = default_f;
-                }
+        for h in 0..r0 {
+            for k in 0..r1 {
+                data[at(h, k, 0)..at(h, k, r2)].fill(default_f);
             }
         }
     }
@@ -198,8 +199,8 @@ pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result
         if (0..3).any(|k| idx[k] < min[k] || idx[k] > max[k]) {
             break; // nanoBragg.c would write outside its array here
         }
-        let i = g.index(idx[0] - min[0], idx[1] - min[1], idx[2] - min[2]);
-        g.data_mut()[i] = *f;
+        let d = [0, 1, 2].map(|k| (idx[k] - min[k]) as usize);
+        data[at(d[0], d[1], d[2])] = *f;
     }
     g.hkls = entries.len();
     let stopped = match mode {
