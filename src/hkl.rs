@@ -331,24 +331,18 @@ fn general_line(
                 if loose.is_none() && v == v.round() && v.abs() <= MAX_INDEX as f64 {
                     *loose = Some((lineno, cols[k].to_string()));
                 }
-                if v != v.round() {
+                let problem = if v != v.round() {
+                    Some("is not an integer".to_string())
+                } else if v.abs() > MAX_INDEX as f64 {
+                    Some(format!("is out of range (at most {MAX_INDEX} in size)"))
+                } else {
+                    None
+                };
+                if let Some(p) = problem {
                     return Err(Error::input(
                         path,
                         Some(lineno),
-                        format!(
-                            "Miller index '{}' is not an integer",
-                            crate::cfmt::clip(cols[k])
-                        ),
-                    ));
-                }
-                if v.abs() > MAX_INDEX as f64 {
-                    return Err(Error::input(
-                        path,
-                        Some(lineno),
-                        format!(
-                            "Miller index '{}' is out of range (at most {MAX_INDEX} in size)",
-                            crate::cfmt::clip(cols[k])
-                        ),
+                        format!("Miller index '{}' {p}", crate::cfmt::clip(cols[k])),
                     ));
                 }
                 v as i32
