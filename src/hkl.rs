@@ -106,7 +106,8 @@ impl HklGrid {
 
 /// Read an HKL text file: one reflection per line, `h k l F`, whitespace separated; blank and
 /// `#` comment lines allowed. `default_f` fills the unlisted (non-padding) grid points when
-/// non-zero. Non-integer indices, wrong column counts and non-numbers are errors naming the line.
+/// non-zero. Non-integer indices, indices beyond ±10^6, wrong column counts and non-numbers are
+/// errors naming the line.
 pub fn read_hkl_text(path: &str, text: &str, default_f: f64) -> Result<HklGrid> {
     Ok(read_hkl(path, text, default_f, HklRead::Exact)?.grid)
 }
@@ -319,7 +320,7 @@ fn general_line(
     for k in 0..3 {
         // integers are the common spelling; anything else must still be a whole number
         idx[k] = match cols[k].parse::<i32>() {
-            Ok(v) if v.abs() <= MAX_INDEX => v,
+            Ok(v) if (-MAX_INDEX..=MAX_INDEX).contains(&v) => v,
             _ => {
                 let v = crate::cfmt::parse_f64_strict(cols[k]).ok_or_else(|| {
                     Error::input(
@@ -328,7 +329,7 @@ fn general_line(
                         format!("'{}' is not a number", crate::cfmt::clip(cols[k])),
                     )
                 })?;
-                if loose.is_none() && v == v.round() && v.abs() <= MAX_INDEX as f64 {
+                if loose.is_none() && v == v.round() {
                     *loose = Some((lineno, cols[k].to_string()));
                 }
                 let problem = if v != v.round() {
@@ -636,8 +637,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.hkl, line 5") && e.contains("found 3"), "{e}");
-        // a quick line ends at its newline: the next line is not read into it
+        // a quick line ends at its newline: the next line is not read into it; CR and trailing
+        // blanks stay in the quick path
         assert_eq!(quick_line(b"1 2 3 4\n5"), Some((([1, 2, 3], 4.0), 7)));
+        assert_eq!(quick_line(b"1 2 3 4.5\r\n"), Some((([1, 2, 3], 4.5), 10)));
+        assert_eq!(quick_line(b"-1 0 2 7 \n"), Some((([-1, 0, 2], 7.0), 9)));
         assert_eq!(quick_line(b"1 2 3\n4"), None);
     }
 
@@ -733,6 +737,7 @@ mod tests {
             "0 -1000001 0 1",
             "0 0 2000000.0 1",
             "0 0 3e6 1",
+            "-2147483648 0 0 1",
         ] {
             let e = read_hkl_text("x.hkl", &format!("1 1 1 1\n{line}\n"), 0.0)
                 .unwrap_err()
@@ -744,6 +749,18 @@ mod tests {
         }
         let g = read_hkl_text("x.hkl", "1000000 0 0 1\n999999 0 0 1\n", 0.0).unwrap();
         assert_eq!((g.min[0], g.range[0]), (999_999, 2));
+        // the limit itself through the general path (an F with an exponent, an index "1000000.0"):
+        // read, and only the second spelling is a loose index
+        let g = read_hkl_text("x.hkl", "-1000000 0 0 1e0\n-999999 0 0 2\n", 0.0).unwrap();
+        assert_eq!((g.min[0], g.range[0]), (-1_000_000, 2));
+        let text = "999999 0 0 1\n1000000.0 0 0 2\n";
+        let r = read_hkl("x.hkl", text, 0.0, HklRead::Exact).unwrap();
+        assert_eq!((r.grid.min[0], r.grid.max[0]), (999_999, 1_000_000));
+        let r = read_hkl("x.hkl", text, 0.0, HklRead::Reference).unwrap();
+        assert_eq!(
+            r.stopped.as_ref().map(|(l, t)| (*l, t.as_str())),
+            Some((2, "1000000.0"))
+        );
         let e = read_hkl_text("x.hkl", "-1000000 0 0 1\n1000000 0 0 1\n0 -1000000 0 1\n0 1000000 0 1\n0 0 -1000000 1\n0 0 1000000 1\n", 0.0)
             .unwrap_err()
             .to_string();
