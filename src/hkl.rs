@@ -608,6 +608,13 @@ mod tests {
         }
     }
 
+    /// Where nanoBragg.c's second reading pass of `text` stops: the line and the index token.
+    fn stopped(text: &str) -> Option<(usize, String)> {
+        read_hkl("t.hkl", text, 0.0, HklRead::Reference)
+            .unwrap()
+            .stopped
+    }
+
     #[test]
     fn one_pass_reading_keeps_lines_and_their_numbers() {
         // quick lines (LF, CRLF, trailing blanks), blank and comment lines, general-path lines
@@ -627,11 +634,7 @@ mod tests {
             assert_eq!(g.data[i], f, "{h:?}");
         }
         // the first index in another spelling than digits, with its line number
-        let r = read_hkl("t.hkl", text, 0.0, HklRead::Reference).unwrap();
-        assert_eq!(
-            r.stopped.as_ref().map(|(l, t)| (*l, t.as_str())),
-            Some((5, "1.0"))
-        );
+        assert_eq!(stopped(text), Some((5, "1.0".to_string())));
         // an error after quick, blank and CRLF lines names the right line
         let e = read_hkl_text("t.hkl", "1 2 3 4\r\n\n  \n5 6 7 8\n1 2 3\n", 0.0)
             .unwrap_err()
@@ -756,11 +759,7 @@ mod tests {
         let text = "999999 0 0 1\n1000000.0 0 0 2\n";
         let r = read_hkl("x.hkl", text, 0.0, HklRead::Exact).unwrap();
         assert_eq!((r.grid.min[0], r.grid.max[0]), (999_999, 1_000_000));
-        let r = read_hkl("x.hkl", text, 0.0, HklRead::Reference).unwrap();
-        assert_eq!(
-            r.stopped.as_ref().map(|(l, t)| (*l, t.as_str())),
-            Some((2, "1000000.0"))
-        );
+        assert_eq!(stopped(text), Some((2, "1000000.0".to_string())));
         let e = read_hkl_text("x.hkl", "-1000000 0 0 1\n1000000 0 0 1\n0 -1000000 0 1\n0 1000000 0 1\n0 0 -1000000 1\n0 0 1000000 1\n", 0.0)
             .unwrap_err()
             .to_string();
