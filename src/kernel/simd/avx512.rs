@@ -480,13 +480,25 @@ mod tests {
     /// A unary operation on both.
     type Unary<T, W> = (&'static str, fn(T) -> T, fn(W) -> W);
 
+    /// The four arithmetic operators, for any pair of our type and wide's.
     #[rustfmt::skip]
-    fn f32_binary() -> [Binary<F32x16, f32x8>; 17] {
-        [
+    fn arithmetic<T, W>() -> Vec<Binary<T, W>>
+    where
+        T: Add<Output = T> + Sub<Output = T> + Mul<Output = T> + Div<Output = T>,
+        W: Add<Output = W> + Sub<Output = W> + Mul<Output = W> + Div<Output = W>,
+    {
+        vec![
             ("+", |a, b| a + b, |a, b| a + b),
             ("-", |a, b| a - b, |a, b| a - b),
             ("*", |a, b| a * b, |a, b| a * b),
             ("/", |a, b| a / b, |a, b| a / b),
+        ]
+    }
+
+    #[rustfmt::skip]
+    fn f32_binary() -> Vec<Binary<F32x16, f32x8>> {
+        let mut ops = arithmetic();
+        ops.extend::<[Binary<F32x16, f32x8>; 13]>([
             ("&", |a, b| a & b, |a, b| a & b),
             ("|", |a, b| a | b, |a, b| a | b),
             ("^", |a, b| a ^ b, |a, b| a ^ b),
@@ -500,7 +512,8 @@ mod tests {
             ("simd_gt", |a, b| a.simd_gt(b), |a, b| a.simd_gt(b)),
             ("simd_le", |a, b| a.simd_le(b), |a, b| a.simd_le(b)),
             ("simd_ge", |a, b| a.simd_ge(b), |a, b| a.simd_ge(b)),
-        ]
+        ]);
+        ops
     }
 
     #[rustfmt::skip]
@@ -534,15 +547,13 @@ mod tests {
     }
 
     #[rustfmt::skip]
-    fn f64_binary() -> [Binary<F64x8, f64x4>; 6] {
-        [
-            ("+", |a, b| a + b, |a, b| a + b),
-            ("-", |a, b| a - b, |a, b| a - b),
-            ("*", |a, b| a * b, |a, b| a * b),
-            ("/", |a, b| a / b, |a, b| a / b),
+    fn f64_binary() -> Vec<Binary<F64x8, f64x4>> {
+        let mut ops = arithmetic();
+        ops.extend::<[Binary<F64x8, f64x4>; 2]>([
             ("fast_max", |a, b| a.fast_max(b), |a, b| a.fast_max(b)),
             ("min", |a, b| a.min(b), |a, b| a.min(b)),
-        ]
+        ]);
+        ops
     }
 
     #[rustfmt::skip]

@@ -1,8 +1,9 @@
 // The SIMD kernel for one lane width; included by `simd/mod.rs` once per width with `F32`,
 // `I32`, `F64H` (half-width f64), `Bits` (lane mask), `LANES`, `gather`, `narrow_halves`,
-// `widen_halves` and the macro `enter!` defined. For the run-time AVX-512 module build.rs gives every function
-// that is not `#[inline(always)]` (in optimised builds) a `#[target_feature]`; closures do not
-// inherit it, so vector work stays out of closures here (`per_axis!`, not `array::from_fn`).
+// `widen_halves` and the macro `enter!` defined. For the run-time AVX-512 module build.rs
+// gives every function that is not `#[inline(always)]` (in optimised builds) a
+// `#[target_feature]`; closures do not inherit it, so vector work stays out of closures here
+// (`per_axis!`, not `array::from_fn`).
 //
 // The helpers are forced inline only in optimised builds: unoptimised, a forced inline keeps
 // all of the callee's temporaries in the caller's frame without reuse (2.2 MB for
@@ -734,12 +735,7 @@ impl Simd {
         let mut scratch = SCRATCH.with(|b| b.take());
         let mut f0 = fr.start - fr.start % LANES;
         while f0 < fr.end {
-            let active: Bits = if plan.mask.is_none() && fr.start <= f0 && f0 + LANES <= fr.end
-            {
-                Bits::MAX // the common case: every lane inside the region, no mask
-            } else {
-                active_lanes(plan, &fr, s, f0)
-            };
+            let active = active_lanes(plan, &fr, s, f0);
             if active == 0 {
                 f0 += LANES;
                 continue;
@@ -856,6 +852,9 @@ impl Simd {
 /// Lanes of the vector at pixel `f0` of row `s` inside the region of interest `fr` and not
 /// masked out.
 fn active_lanes(plan: &RenderPlan, fr: &std::ops::Range<usize>, s: usize, f0: usize) -> Bits {
+    if plan.mask.is_none() && fr.start <= f0 && f0 + LANES <= fr.end {
+        return Bits::MAX; // the common case: every lane inside the region, no mask
+    }
     let mut active: Bits = 0;
     for l in 0..LANES {
         let f = f0 + l;
@@ -946,18 +945,18 @@ impl Frame {
         }
     }
 
-    /// The frame's constants as f32 vectors (made once per vector for the projected path's
-    /// radial terms; [`Frame::lanes`] makes its own).
+    /// The frame's constants as f32 vectors, made once for all sub-pixels of a vector.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn splats(&self) -> Splats {
         Splats {
             two_p: per_axis!(|k| splat((2.0 * self.p[k]) as f32)),
             r2: splat(self.r2 as f32),
             r: splat(self.r as f32),
+            d: per_axis!(|k| splat(self.d[k] as f32)),
         }
     }
 
-    /// As [`Frame::lanes`] in f64: the offsets Δd only.
+    /// As [`Splats::lanes`] in f64: the offsets Δd only.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn lanes64(&self, dp: &[DL; 3]) -> [DL; 3] {
         let mut u = DL::splat(0.0);
@@ -969,27 +968,16 @@ impl Frame {
         per_axis!(|k| (dp[k] - DL::splat(self.d[k]) * dr) / r)
     }
 
-    /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
-    /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
-    #[cfg_attr(not(debug_assertions), inline(always))]
-    fn lanes(&self, dp: &[F32; 3]) -> Sub {
-        let c = self.splats();
-        let u = c.r2_change(dp);
-        let r = (c.r2 + u).sqrt();
-        let inv = F32::ONE / r;
-        let dr = u / (r + c.r);
-        let dd: [F32; 3] = per_axis!(|k| (dp[k] - splat(self.d[k] as f32) * dr) * inv);
-        let d: [F32; 3] = per_axis!(|k| dd[k] + splat(self.d[k] as f32));
-        Sub { dd, d, dr }
-    }
 }
 
-/// A [`Frame`]'s position (doubled), squared distance and distance as f32 vectors.
+/// A [`Frame`]'s position (doubled), squared distance, distance and unit direction as f32
+/// vectors.
 #[derive(Clone, Copy)]
 struct Splats {
     two_p: [F32; 3],
     r2: F32,
     r: F32,
+    d: [F32; 3],
 }
 
 impl Splats {
@@ -1015,6 +1003,19 @@ impl Splats {
             inv: w * sum,
             dr: u * (w * r),
         }
+    }
+
+    /// Directions of positions P = p + ΔP (ΔP small, f32 lanes) as offsets Δd from `d`, without
+    /// cancellation: |P|² − |p|² = ΔP·(2p + ΔP), Δd = (ΔP − d·(|P| − |p|))/|P|.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn lanes(&self, dp: &[F32; 3]) -> Sub {
+        let u = self.r2_change(dp);
+        let r = (self.r2 + u).sqrt();
+        let inv = F32::ONE / r;
+        let dr = u / (r + self.r);
+        let dd: [F32; 3] = per_axis!(|k| (dp[k] - self.d[k] * dr) * inv);
+        let d: [F32; 3] = per_axis!(|k| dd[k] + self.d[k]);
+        Sub { dd, d, dr }
     }
 }
 
@@ -1089,9 +1090,9 @@ fn render_vec_fast(
     // projected shifts need no per-sub-pixel direction except for polarization, omega and
     // absorption (first sub-pixel of each layer) and the resolution cut (then not used)
     let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
+    let c = frame.splats();
     geos.clear();
     if use_proj {
-        let c = frame.splats();
         for dp in &t.sub_shifts {
             geos.push(c.radial(dp));
         }
@@ -1107,9 +1108,9 @@ fn render_vec_fast(
             let (p0, dp) = curve(plan, &flat, plan.pixel_size);
             let shift: [F32; 3] =
                 per_axis!(|k| dp[k] + splat((p0[k] - frame.p[k]) as f32));
-            frame.lanes(&shift)
+            c.lanes(&shift)
         } else {
-            frame.lanes(&t.sub_shifts[i])
+            c.lanes(&t.sub_shifts[i])
         };
         if i == 0 {
             omega = omega64(plan, DL::splat(frame.r) + DL::from_f32(sub.dr));
@@ -1631,7 +1632,7 @@ fn render_vec(
                 let frame = Frame::new(pref);
                 let dd64 = frame.lanes64(&dp64);
                 let dp: [F32; 3] = per_axis!(|k| dp64[k].narrow());
-                let Sub { dd, d, dr } = frame.lanes(&dp);
+                let Sub { dd, d, dr } = frame.splats().lanes(&dp);
                 let (rref, dref) = (frame.r, frame.d);
                 let dref4 = dref.map(f64x4::splat);
 
