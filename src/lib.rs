@@ -230,6 +230,12 @@ impl Simulation {
         pool::install(|| self.products_here(r, true))
     }
 
+    /// [`Simulation::products`] from a worker thread of the pool it then uses.
+    fn products_in_pool(&self, r: &Rendered) -> Products {
+        let small = r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some());
+        self.products_here(r, !small)
+    }
+
     /// The products, with the pool's threads when `parallel`.
     fn products_here(&self, r: &Rendered, parallel: bool) -> Products {
         let o = &self.exp.opts;
@@ -312,20 +318,28 @@ impl Simulation {
     /// Compute the products and write every configured output, the float image being written
     /// while the rest is computed. Returns the products; `say` gets the reference's lines.
     /// All or nothing: when any output fails, no file is replaced and nothing is said.
+    ///
+    /// A large image's work runs on the worker threads (as many as the render had, see
+    /// [`pool::get`]): with one, the outputs are written one after the other.
     pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Products> {
         let floatfile = &self.exp.opts.floatfile;
         let bytes = io::float::le_bytes(&r.image);
-        let threads = r.image.len() >= THREADED_WRITES;
-        std::thread::scope(|sc| {
-            let float = Job::start(sc, threads, || {
-                io::stage(floatfile, &|w| w.write_all(&bytes))
-            });
-            let p = self.products(r);
-            let float = float.join(floatfile);
-            let p = p?;
-            self.commit_outputs(r, &p, float, say)?;
+        let float = || io::stage(floatfile, &|w| w.write_all(&bytes));
+        if r.image.len() < THREADED_WRITES {
+            let p = self.products(r)?;
+            self.commit_outputs(r, &p, float(), false, say)?;
+            return Ok(p);
+        }
+        let mut lines = Vec::new();
+        let p = pool::install(|| {
+            let (float, p) = rayon::join(float, || self.products_in_pool(r));
+            self.commit_outputs(r, &p, float, true, &mut |l| lines.push(l.to_string()))?;
             Ok(p)
-        })
+        })??;
+        for l in &lines {
+            say(l);
+        }
+        Ok(p)
     }
 
     /// Write every configured output file of a render whose products are `p` (all or nothing,
@@ -340,16 +354,27 @@ impl Simulation {
     ) -> Result<()> {
         let bytes = io::float::le_bytes(&r.image);
         let float = io::stage(&self.exp.opts.floatfile, &|w| w.write_all(&bytes));
-        self.commit_outputs(r, p, float, say)
+        if r.image.len() < THREADED_WRITES {
+            return self.commit_outputs(r, p, float, false, say);
+        }
+        let mut lines = Vec::new();
+        pool::install(|| {
+            self.commit_outputs(r, p, float, true, &mut |l| lines.push(l.to_string()))
+        })??;
+        for l in &lines {
+            say(l);
+        }
+        Ok(())
     }
 
-    /// Stage the other outputs (in parallel) beside the staged float image, put them all in
-    /// place, then say the reference's lines.
+    /// Stage the other outputs beside the staged float image (the SMV images on the current
+    /// pool's threads when `parallel`), put them all in place, then say the reference's lines.
     fn commit_outputs(
         &self,
         r: &Rendered,
         p: &Products,
         float: Result<io::Staged>,
+        parallel: bool,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
         let o = &self.exp.opts;
@@ -381,12 +406,9 @@ impl Simulation {
             ),
             _ => None,
         };
-        let threads = r.image.len() >= THREADED_WRITES;
-        let (int, pgm, noise, png, dump) = std::thread::scope(|sc| {
-            let int = Job::start(sc, threads, || io::stage(&o.intfile, &int_writer));
-            let noise = noise_writer
-                .as_ref()
-                .map(|nw| Job::start(sc, threads, || io::stage(&o.noisefile, nw)));
+        let int = || io::stage(&o.intfile, &int_writer);
+        let noise = || noise_writer.as_ref().map(|nw| io::stage(&o.noisefile, nw));
+        let rest = || {
             let dump = match &self.exp.f_source {
                 setup::FSource::Text(g) if self.write_dump => {
                     Some(io::stage(&o.dumpfile, &|w: &mut dyn Write| {
@@ -402,14 +424,13 @@ impl Simulation {
                 (Some(f), Some(b)) => Some(io::stage(f, &|w: &mut dyn Write| w.write_all(b))),
                 _ => None,
             };
-            (
-                int.join(&o.intfile),
-                pgm,
-                noise.map(|h| h.join(&o.noisefile)),
-                png,
-                dump,
-            )
-        });
+            (dump, pgm, png)
+        };
+        let ((int, noise), (dump, pgm, png)) = if parallel {
+            rayon::join(|| rayon::join(int, noise), rest)
+        } else {
+            ((int(), noise()), rest())
+        };
         let mut lines = Vec::new();
         let mut staged = Vec::new();
         match dump {
@@ -647,39 +668,10 @@ fn trace_lines(
     v
 }
 
-/// Images of at least this many pixels write their files on threads of their own; smaller ones
-/// (a series of small images) at once, where starting a thread costs more than it saves.
+/// Images of at least this many pixels compute their products and write their files on the
+/// worker threads; smaller ones (a series of small images) on the calling thread, where
+/// handing the work to the pool and back costs more than it saves.
 const THREADED_WRITES: usize = 1 << 16;
-
-/// An output being written: on its own thread, or already written.
-enum Job<'s, T> {
-    Done(T),
-    Thread(std::thread::ScopedJoinHandle<'s, T>),
-}
-
-impl<'s> Job<'s, Result<io::Staged>> {
-    /// Run `f` on a thread of `sc` when `thread`, else now.
-    fn start<'e, F>(sc: &'s std::thread::Scope<'s, 'e>, thread: bool, f: F) -> Self
-    where
-        F: FnOnce() -> Result<io::Staged> + Send + 's,
-    {
-        if thread {
-            Job::Thread(sc.spawn(f))
-        } else {
-            Job::Done(f())
-        }
-    }
-
-    /// The staged output of `file`.
-    fn join(self, file: &str) -> Result<io::Staged> {
-        match self {
-            Job::Done(r) => r,
-            Job::Thread(h) => h
-                .join()
-                .unwrap_or_else(|_| Err(Error::output(file, "writer thread failed"))),
-        }
-    }
-}
 
 /// Render a plan with the kernel for `precision` (errors: see [`kernel::render`]).
 ///

@@ -247,16 +247,23 @@ pub fn row_stats(plan: &RenderPlan, s: usize, row: &[f32]) -> RowStats {
     };
     let max = p.max.iter().fold(0f32, |a, &v| if v > a { v } else { a });
     let max_f = (max > 0.0)
-        .then(|| fr.clone().find(|&x| row[x] == max && keep(x)))
+        .then(|| first_equal(vals, max, |i| keep(fr.start + i)).map(|i| fr.start + i))
         .flatten();
     let sum: f64 = p.sum.iter().sum();
     let all_mean = all_sum.unwrap_or(sum) / vals.len() as f64;
+    // lane j sums the elements i ≡ j (mod ACC) in order, as the chunks below give them (the
+    // exact chunks first, so that the accumulators stay in registers)
     let mut m2 = [0f64; ACC];
-    for chunk in vals.chunks(ACC) {
+    let mut chunks = vals.chunks_exact(ACC);
+    for chunk in chunks.by_ref() {
         for (a, &v) in m2.iter_mut().zip(chunk) {
             let t = v as f64 - all_mean;
             *a += t * t;
         }
+    }
+    for (a, &v) in m2.iter_mut().zip(chunks.remainder()) {
+        let t = v as f64 - all_mean;
+        *a += t * t;
     }
     RowStats {
         sum,
@@ -268,6 +275,25 @@ pub fn row_stats(plan: &RenderPlan, s: usize, row: &[f32]) -> RowStats {
         all_mean,
         all_m2: m2.iter().sum(),
     }
+}
+
+/// The first index i with `vals[i] == x` and `keep(i)`: blocks of [`ACC`] values are compared
+/// at once (vectorisable) and only a block holding `x` is searched element by element.
+fn first_equal(vals: &[f32], x: f32, keep: impl Fn(usize) -> bool) -> Option<usize> {
+    let mut chunks = vals.chunks_exact(ACC);
+    let mut base = 0;
+    for c in chunks.by_ref() {
+        if c.iter().fold(false, |any, &v| any | (v == x))
+            && let Some(j) = (0..ACC).find(|&j| c[j] == x && keep(base + j))
+        {
+            return Some(base + j);
+        }
+        base += ACC;
+    }
+    let rest = chunks.remainder();
+    (0..rest.len())
+        .find(|&j| rest[j] == x && keep(base + j))
+        .map(|j| base + j)
 }
 
 /// The statistics from every row's [`RowStats`] (`rows[s]` for row s), added in row order.
@@ -326,4 +352,31 @@ pub fn compute_rows(plan: &RenderPlan, image: &[f32]) -> Stats {
         .map(|(s, row)| row_stats(plan, s, row))
         .collect();
     combine(plan, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_equal;
+
+    /// The blocked search finds what a plain search finds: values that repeat, the target in
+    /// the remainder, in a block whose matches are all masked, and absent.
+    #[test]
+    fn first_equal_is_the_first_kept_match() {
+        let mut x = 12345u32;
+        let mut next = || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) % 5
+        };
+        for len in [0, 1, 7, 8, 9, 31, 64, 77] {
+            let vals: Vec<f32> = (0..len).map(|_| next() as f32).collect();
+            let masked: Vec<bool> = (0..len).map(|_| next() == 0).collect();
+            for target in [0.0, 1.0, 4.0, 7.0] {
+                let keep = |i: usize| !masked[i];
+                let plain = (0..len).find(|&i| vals[i] == target && keep(i));
+                assert_eq!(first_equal(&vals, target, keep), plain, "{len} {target}");
+                let all = (0..len).find(|&i| vals[i] == target);
+                assert_eq!(first_equal(&vals, target, |_| true), all, "{len} {target}");
+            }
+        }
+    }
 }
