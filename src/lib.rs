@@ -316,7 +316,7 @@ impl Simulation {
     }
 
     /// Compute the products and write every configured output, the float image being written
-    /// while the rest is computed. Returns the products; `say` gets the reference's lines.
+    /// while the rest is computed and written. Returns the products; `say` gets the reference's lines.
     /// All or nothing: when any output fails, no file is replaced and nothing is said.
     ///
     /// A large image's work runs on the worker threads (as many as the render had, see
@@ -332,8 +332,14 @@ impl Simulation {
         }
         let mut lines = Vec::new();
         let p = pool::install(|| {
-            let (float, p) = rayon::join(float, || self.products_in_pool(r));
-            self.commit_outputs(r, &p, float, true, &mut |l| lines.push(l.to_string()))?;
+            // the other outputs are staged as soon as their images exist, beside the float
+            // image's write
+            let (float, (p, others)) = rayon::join(float, || {
+                let p = self.products_in_pool(r);
+                let others = self.stage_others(r, &p, true);
+                (p, others)
+            });
+            self.commit_all(r, &p, float, others?, &mut |l| lines.push(l.to_string()))?;
             Ok(p)
         })??;
         for l in &lines {
@@ -377,6 +383,14 @@ impl Simulation {
         parallel: bool,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
+        let others = self.stage_others(r, p, parallel)?;
+        self.commit_all(r, p, float, others, say)
+    }
+
+    /// Stage every output but the float image (the SMV images on the current pool's threads
+    /// when `parallel`); refuses an image with NaN or infinite pixels unless
+    /// `-allow_nonfinite`, before anything is staged.
+    fn stage_others(&self, r: &Rendered, p: &Products, parallel: bool) -> Result<Others> {
         let o = &self.exp.opts;
         if let (Some([f, s]), false) = (p.first_nonfinite, o.allow_nonfinite) {
             let first = r.image[s * self.plan.fpixels + f];
@@ -431,6 +445,33 @@ impl Simulation {
         } else {
             ((int(), noise()), rest())
         };
+        Ok(Others {
+            int,
+            noise,
+            dump,
+            pgm,
+            png,
+        })
+    }
+
+    /// Put the staged float image and `others` in place (all or nothing), then say the
+    /// reference's lines.
+    fn commit_all(
+        &self,
+        r: &Rendered,
+        p: &Products,
+        float: Result<io::Staged>,
+        others: Others,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<()> {
+        let o = &self.exp.opts;
+        let Others {
+            int,
+            noise,
+            dump,
+            pgm,
+            png,
+        } = others;
         let mut lines = Vec::new();
         let mut staged = Vec::new();
         match dump {
@@ -666,6 +707,16 @@ fn trace_lines(
         ));
     }
     v
+}
+
+/// The outputs other than the float image, staged (see [`io::stage()`]); `None` where the run
+/// has no such output.
+struct Others {
+    int: Result<io::Staged>,
+    noise: Option<Result<io::Staged>>,
+    dump: Option<Result<io::Staged>>,
+    pgm: Option<Result<io::Staged>>,
+    png: Option<Result<io::Staged>>,
 }
 
 /// Images of at least this many pixels compute their products and write their files on the
