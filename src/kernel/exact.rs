@@ -1,7 +1,7 @@
 //! The exact kernel: scalar f64, the reference's order of operations, libm functions, no fused
 //! multiply-add. Its images are bit-identical to nanoBragg.c's.
 
-use super::{InterpTrigger, Prepared, RowKernel, SerialState};
+use super::{InterpTrigger, Prepared, RowKernel, SerialState, sines};
 use crate::cfmt::c_int;
 use crate::hkl::HklGrid;
 use crate::options::Shape;
@@ -188,6 +188,13 @@ struct Steps {
     /// capture, polar and omega when the step was taken (the -oversample_* factors)
     scale: [[f64; 3]; BATCH],
     f_latt: [f64; BATCH],
+    /// Lattice factors from [`sines`] (with their bounds in `bound`) instead of libm's `sin`.
+    fast: bool,
+    bound: [f64; BATCH],
+    /// Scratch for [`Steps::fast_lattice_factors`]: the sines' arguments, values and bounds.
+    sine_x: [f64; 6 * BATCH],
+    sine_s: [f64; 6 * BATCH],
+    sine_bound: [f64; 6 * BATCH],
 }
 
 /// A pixel's running sum and first out-of-range interpolation.
@@ -197,6 +204,9 @@ struct Sums {
     os_polar: bool,
     i_sum: f64,
     trigger: Option<InterpTrigger>,
+    /// With fast sines: the largest relative bound of a term added, and the terms added.
+    term_bound: f64,
+    terms: usize,
 }
 
 impl Steps {
@@ -207,6 +217,11 @@ impl Steps {
             cell: [(false, 0, 0); BATCH],
             scale: [[0.0; 3]; BATCH],
             f_latt: [0.0; BATCH],
+            fast: false,
+            bound: [0.0; BATCH],
+            sine_x: [0.0; 6 * BATCH],
+            sine_s: [0.0; 6 * BATCH],
+            sine_bound: [0.0; 6 * BATCH],
         }
     }
 
@@ -240,12 +255,16 @@ impl Steps {
             && !plan.oversample_thick
             && !sums.os_polar
             && !plan.oversample_omega;
-        for i in 0..n {
-            self.f_latt[i] = if zero_f_skips && nearest_f_is_zero(plan, &self.hkl[i]) {
-                0.0
-            } else {
-                lattice_factor(plan, &self.hkl[i])
-            };
+        if self.fast {
+            self.fast_lattice_factors(plan, n, zero_f_skips);
+        } else {
+            for i in 0..n {
+                self.f_latt[i] = if zero_f_skips && nearest_f_is_zero(plan, &self.hkl[i]) {
+                    0.0
+                } else {
+                    lattice_factor(plan, &self.hkl[i])
+                };
+            }
         }
         for i in 0..n {
             let [h, k, l] = self.hkl[i];
@@ -290,6 +309,11 @@ impl Steps {
                 i_sum *= omega;
             }
             sums.i_sum = i_sum;
+            if self.fast {
+                // F²·F_latt²: F_latt's bound twice, and two roundings in each of the two
+                sums.term_bound = sums.term_bound.max(2.0 * self.bound[i] + 2.0 * EPS);
+                sums.terms += 1;
+            }
             if tracing {
                 // (stol: set when the step was taken, before the -dmin cut)
                 last.hkl = [h, k, l];
@@ -302,6 +326,63 @@ impl Steps {
         }
     }
 }
+
+impl Steps {
+    /// The square shape's F_latt of the first `n` steps as [`lattice_factor`] computes it, with
+    /// the sines from [`sines`] (all of the batch at once) and a bound on each result's
+    /// relative difference from [`lattice_factor`]'s (see [`pixel_with`]); 0 (exactly) for
+    /// steps whose nearest F is 0 when `zero_f_skips` (as in [`Steps::finish`]).
+    fn fast_lattice_factors(&mut self, plan: &RenderPlan, n: usize, zero_f_skips: bool) {
+        let mut skip = [false; BATCH];
+        let x = &mut self.sine_x;
+        let mut m = 0;
+        for (hkl, skip) in self.hkl[..n].iter().zip(&mut skip) {
+            *skip = zero_f_skips && nearest_f_is_zero(plan, hkl);
+            if *skip {
+                continue;
+            }
+            for (&h, &cells) in hkl.iter().zip(&plan.n_cells) {
+                if cells > 1.0 {
+                    // sincg(π·h, N): sin(π·h·N) / sin(π·h)
+                    x[m] = PI * h;
+                    x[m + 1] = x[m] * cells;
+                    m += 2;
+                }
+            }
+        }
+        let (s, bound) = (&mut self.sine_s, &mut self.sine_bound);
+        sines::sines(&x[..m], &mut s[..m], &mut bound[..m]);
+        let mut m = 0;
+        for (i, &skip) in skip[..n].iter().enumerate() {
+            if skip {
+                (self.f_latt[i], self.bound[i]) = (0.0, 0.0);
+                continue;
+            }
+            let (mut f, mut b) = (1.0, 0.0);
+            for &cells in &plan.n_cells {
+                if cells > 1.0 {
+                    if x[m] == 0.0 {
+                        f *= cells;
+                    } else {
+                        f *= s[m + 1] / s[m];
+                        // both sines' bounds, and the division's rounding in each of the two
+                        b += bound[m] + bound[m + 1] + 2.0 * EPS;
+                    }
+                    b += 2.0 * EPS; // the product's rounding
+                    m += 2;
+                }
+            }
+            // (a NaN f fails the test)
+            if !(f.abs() >= 1e-280 && f.abs() <= 1e280) {
+                b = f64::INFINITY;
+            }
+            (self.f_latt[i], self.bound[i]) = (f, b);
+        }
+    }
+}
+
+/// Half an ulp of 1 (2⁻⁵³): the relative rounding error of one operation.
+const EPS: f64 = f64::EPSILON / 2.0;
 
 /// Whether the nearest structure factor of indices (h, k, l) is 0, for indices small enough
 /// that F_latt is finite (a finite argument's sine is finite, and nonzero unless the argument
@@ -389,7 +470,81 @@ pub fn pixel(
 }
 
 /// [`pixel`] with the caller's (empty) batch of steps, which it leaves empty.
+///
+/// Where [`fast_sines_apply`], the pixel is first rendered with the sines of [`sines`] and a
+/// bound on the relative difference of its sum from the sum libm's `sin` would give; if every
+/// sum within that bound gives the same single-precision pixel value, that value is the
+/// reference's and is kept. Otherwise (about one pixel in a million) the pixel is rendered
+/// again from the same state with libm's `sin`. Everything else (geometry, state changes, the
+/// solid-angle terms) does not depend on the sines, so the first pass's are kept.
 fn pixel_with(
+    prep: &Prepared,
+    fpixel: usize,
+    spixel: usize,
+    st: &mut SerialState,
+    trace: Option<&mut PixelTrace>,
+    omega_terms: Option<&mut super::OmegaTerms>,
+    steps: &mut Steps,
+) -> (f32, Option<InterpTrigger>) {
+    if trace.is_none() && fast_sines_apply(prep.plan) {
+        let entry = *st;
+        steps.fast = true;
+        let (v, t, sure) = pixel_pass(prep, fpixel, spixel, st, None, omega_terms, steps);
+        steps.fast = false;
+        if sure {
+            return (v, t);
+        }
+        *st = entry;
+        let (v, t, _) = pixel_pass(prep, fpixel, spixel, st, None, None, steps);
+        return (v, t);
+    }
+    let (v, t, _) = pixel_pass(prep, fpixel, spixel, st, trace, omega_terms, steps);
+    (v, t)
+}
+
+/// Whether a plan's pixels may be rendered with the sines of [`sines`] first (see
+/// [`pixel_with`]): the square shape with at least one axis of more than one cell (the
+/// lattice factor is then all the sines), no `-oversample_thick/_polar/_omega` (which scale the
+/// sum after every term) and a background that is not negative (so every term and partial
+/// sum is ≥ 0).
+fn fast_sines_apply(plan: &RenderPlan) -> bool {
+    let os_polar = plan.oversample_polar && !(plan.fix.nopolar_wins && plan.nopolar);
+    plan.shape == Shape::Square
+        && plan.n_cells.iter().any(|&n| n > 1.0)
+        && !plan.oversample_thick
+        && !os_polar
+        && !plan.oversample_omega
+        && plan.i_bg >= 0.0
+}
+
+/// Whether every sum within `sums`' bound of `sums.i_sum` gives the pixel value `value`
+/// (with the factors the pixel's sum is scaled by). Each of the scaling operations is
+/// correctly rounded and monotonic in the sum, so it suffices that both ends of the interval
+/// give it.
+fn certain(plan: &RenderPlan, sums: &Sums, factors: [f64; 3], value: f32) -> bool {
+    // the sum of n + 1 non-negative values (the background first) with terms within
+    // `term_bound` of the libm ones: the difference of the two sums is within term_bound of
+    // the sum, plus the two sums' own rounding (n + 1 additions each)
+    let n = sums.terms as f64 + 1.0;
+    let rel = 1.01 * (sums.term_bound + 2.0 * n * EPS) + 4.0 * EPS;
+    if !(rel < 1e-6) || !sums.i_sum.is_finite() {
+        return false;
+    }
+    let [capture, polar, omega] = factors;
+    let pixel = |i_sum: f64| {
+        let test = plan.r_e_sqr * plan.fluence * i_sum / plan.steps * capture * polar * omega;
+        (0.0 + test) as f32
+    };
+    let (lo, hi) = (
+        pixel(sums.i_sum * (1.0 - rel)),
+        pixel(sums.i_sum * (1.0 + rel)),
+    );
+    lo.to_bits() == value.to_bits() && hi.to_bits() == value.to_bits()
+}
+
+/// One rendering of a pixel (see [`pixel_with`]): value, first out-of-range interpolation, and
+/// whether the value is certain (always, unless the batch uses fast sines).
+fn pixel_pass(
     prep: &Prepared,
     fpixel: usize,
     spixel: usize,
@@ -397,7 +552,7 @@ fn pixel_with(
     trace: Option<&mut PixelTrace>,
     mut omega_terms: Option<&mut super::OmegaTerms>,
     steps: &mut Steps,
-) -> (f32, Option<InterpTrigger>) {
+) -> (f32, Option<InterpTrigger>, bool) {
     let plan = prep.plan;
     let os = plan.oversample;
     let os_polar = plan.oversample_polar && !(plan.fix.nopolar_wins && plan.nopolar);
@@ -408,6 +563,8 @@ fn pixel_with(
         os_polar,
         i_sum: plan.i_bg,
         trigger: None,
+        term_bound: 0.0,
+        terms: 0,
     };
     let mut polar = if plan.nopolar { 1.0 } else { 0.0 };
     let mut omega = 0.0;
@@ -499,5 +656,90 @@ fn pixel_with(
         last.value = value;
         *tr = last;
     }
-    (value, trigger)
+    let sure = !steps.fast || certain(plan, &sums, [capture, polar, omega], value);
+    (value, trigger, sure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pixel of the exact kernel (fast sines, certified, libm where uncertain) equals the
+    /// pixel rendered with libm's `sin` throughout, bit for bit, and leaves the same state.
+    #[test]
+    fn fast_sines_give_the_libm_pixels() {
+        let cases = [
+            "-cell 100 100 100 90 90 90 -lambda 1.0 -N 10 -default_F 100 -distance 100 -detpixels 96 -pixel 1 -oversample 1",
+            "-cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -default_F 100 -distance 100 -detpixels 96 -pixel 1 -oversample 1 -mosflm",
+            "-cell 70 80 90 85 95 105 -lambda 1.5 -N 8 -misset 10 5 3 -default_F 100 -distance 100 -detpixels 48 -pixel 1.5 -oversample 2",
+            "-cell 50 60 70 90 90 90 -lambda 1.2 -Na 3 -Nb 1 -Nc 40 -mosaic 0.5 -mosaic_dom 4 -dispersion 0.1 -dispsteps 2 -default_F 10 -water 50 -distance 80 -detpixels 48 -pixel 1 -oversample 1",
+        ];
+        let mut pixels = 0;
+        for args in cases {
+            let args: Vec<&str> = args.split_whitespace().collect();
+            let sim = crate::Simulation::from_args(&args).expect("setup");
+            let prep = Prepared::new(sim.plan());
+            assert!(fast_sines_apply(prep.plan), "{args:?}");
+            let (mut fast_st, mut libm_st) = (prep.initial_state(), prep.initial_state());
+            let mut steps = Steps::new();
+            for s in 0..prep.plan.spixels {
+                for f in 0..prep.plan.fpixels {
+                    let (v, _) = pixel_with(&prep, f, s, &mut fast_st, None, None, &mut steps);
+                    let (w, _, sure) =
+                        pixel_pass(&prep, f, s, &mut libm_st, None, None, &mut steps);
+                    assert!(sure);
+                    assert_eq!(v.to_bits(), w.to_bits(), "{args:?}: pixel {f} {s}");
+                    assert_eq!(fast_st, libm_st, "{args:?}: state after pixel {f} {s}");
+                    pixels += 1;
+                }
+            }
+        }
+        assert_eq!(pixels, 2 * 96 * 96 + 2 * 48 * 48);
+    }
+
+    /// A sum whose bound straddles a single-precision rounding boundary is not certain; the
+    /// same sum with no room for doubt is.
+    #[test]
+    fn a_value_at_a_rounding_boundary_is_not_certain() {
+        let args: Vec<&str> = "-cell 100 100 100 90 90 90 -default_F 100 -N 10 -detpixels 8"
+            .split_whitespace()
+            .collect();
+        let sim = crate::Simulation::from_args(&args).expect("setup");
+        let plan = sim.plan();
+        let factors = [1.0, 0.9, 1e-7];
+        let scale = plan.r_e_sqr * plan.fluence / plan.steps * factors[0] * factors[1] * factors[2];
+        let pixel = |i: f64| {
+            (0.0 + plan.r_e_sqr * plan.fluence * i / plan.steps
+                * factors[0]
+                * factors[1]
+                * factors[2]) as f32
+        };
+        // a sum whose value is half way between two f32 values, and one on an f32 value
+        let v = 1234.5678f32;
+        let mid = (v as f64 + f32::from_bits(v.to_bits() + 1) as f64) / 2.0;
+        for (target, expect) in [(mid, false), (v as f64, true)] {
+            let sums = Sums {
+                fpixel: 0,
+                spixel: 0,
+                os_polar: false,
+                i_sum: target / scale,
+                trigger: None,
+                term_bound: 1e-13,
+                terms: 9,
+            };
+            let value = pixel(sums.i_sum);
+            assert_eq!(certain(plan, &sums, factors, value), expect, "{target}");
+        }
+        // no bound at all: never certain
+        let sums = Sums {
+            fpixel: 0,
+            spixel: 0,
+            os_polar: false,
+            i_sum: v as f64 / scale,
+            trigger: None,
+            term_bound: f64::INFINITY,
+            terms: 1,
+        };
+        assert!(!certain(plan, &sums, factors, pixel(sums.i_sum)));
+    }
 }

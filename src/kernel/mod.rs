@@ -13,6 +13,7 @@
 
 pub mod exact;
 pub mod simd;
+mod sines;
 
 use crate::plan::{CellTables, RenderPlan};
 use crate::vec3::V3;
