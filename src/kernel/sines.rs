@@ -9,34 +9,36 @@
 //! libm's `sin` (see `exact.rs`). Either way the pixel is the reference's.
 //!
 //! Method: x = kπ + r with k the nearest integer to x/π and r reduced with π split into three
-//! parts (the first two of 27 bits, so that k·P1 and k·P2 are exact for |k| < 2²⁶, and
+//! parts (the first of 27 significant bits, the second of 25, so that k·P1 and k·P2 are exact
+//! for |k| < 2²⁶, and
 //! x − k·P1 is exact by Sterbenz's lemma), then sin x = (−1)ᵏ·sin r by the Taylor series to
 //! r²¹ (|r| ≤ π/2: the first omitted term, r²³/23!, is below 1.3e-18 relative). Plain
 //! multiplications and additions only, no fused multiply-add, so the bound holds in every
 //! build; the loop over a batch of arguments vectorises.
 //!
 //! Bound on |sin'(x) − libm sin(x)| / |sin x|, per argument:
-//! * series, its coefficients and its evaluation (Estrin's scheme, at most 7 operations deep
-//!   per coefficient): < 17 rounding errors of 2⁻⁵³ (the correction r·z·q is at most 0.65 of
-//!   |sin r| for |r| ≤ π/2), below 2⁻⁴⁸·⁹, and the truncation below 2⁻⁵⁹;
+//! * series, its coefficients and its evaluation (Estrin's scheme; z⁸ by repeated squaring
+//!   carries up to 15 rounding errors, on the smallest coefficients): < 17 rounding errors of
+//!   2⁻⁵³ in the correction r·z·q, which is at most 0.65 of |sin r| for |r| ≤ π/2, so below
+//!   2⁻⁴⁸·⁹ of sin r; the truncation below 2⁻⁵⁹;
 //! * the reduction: 2 rounding errors of r, plus |k|·2⁻¹⁰⁷ absolute (the part of π beyond the
 //!   three pieces, 8.7e-35 per unit of k, and the rounding of k·P3 and of r1 − k·P2);
 //!   its relative effect on sin r is at most its relative effect on r (|r·cot r| ≤ 1);
 //! * libm's own error: glibc's `sin` is within one ulp (2⁻⁵² relative); two are allowed.
 //!
 //! Sum below 2⁻⁴⁸, rounded up with a factor 8: [`REL`] + (|k| + 1)·[`ABS_K`]/|r|. Arguments
-//! beyond ±2²⁰, non-finite ones and results below 1e-290 get an infinite bound (the caller
+//! beyond ±2²⁷, non-finite ones and results below 1e-290 get an infinite bound (the caller
 //! then uses libm).
 
 /// Relative part of the bound (see the module notes).
 const REL: f64 = 1.0 / 35_184_372_088_832.0; // 2^-45
 /// Absolute error of the reduced argument per unit of |k| (2⁻¹⁰⁰, the analysis gives 2⁻¹⁰⁷).
 const ABS_K: f64 = 7.888_609_052_210_118e-31; // 2^-100
-/// Largest |x| (|k| ≤ 2¹⁹ < 2²⁶).
-const MAX_ARG: f64 = 1_048_576.0;
+/// Largest |x| (2²⁷: |k| ≤ 2²⁵·⁴ < 2²⁶).
+const MAX_ARG: f64 = 134_217_728.0;
 /// 1.5·2⁵²: (y + M) − M is y rounded to the nearest integer, ties to even, for |y| < 2⁵¹.
 const M: f64 = 6_755_399_441_055_744.0;
-/// π = P1 + P2 + P3 + 8.7e-35; P1 and P2 have 27 significant bits.
+/// π = P1 + P2 + P3 + 8.7e-35; P1 has 27 significant bits, P2 25.
 const P1: f64 = 3.141_592_651_605_606;
 const P2: f64 = 1.984_187_147_918_703_4e-9;
 const P3: f64 = 1.144_237_745_221_966_4e-17;
@@ -125,7 +127,7 @@ mod tests {
                     diff <= bound * libm.abs(),
                     "x = {a:e}: {s:e} vs libm {libm:e}, bound {bound:e}"
                 );
-                worst = worst.max(diff / (libm.abs() * super::REL));
+                worst = worst.max(diff / (libm.abs() * bound));
                 checked += 1;
             }
         }
