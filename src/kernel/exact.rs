@@ -320,7 +320,8 @@ impl Steps {
                 // F_latt in each of the two passes. Relative rounding errors hold only for
                 // normal results: a product near the subnormal range has none.
                 let normal = |x: f64| x.abs() >= TINY;
-                let b = if f_cell == 0.0 || f_latt == 0.0 {
+                // (F·F = 0 makes the term +0 in both passes, as F = 0 does)
+                let b = if f_cell * f_cell == 0.0 || f_latt == 0.0 {
                     self.bound[i]
                 } else if normal(f_cell * f_cell)
                     && normal(f_cell * f_cell * f_latt)

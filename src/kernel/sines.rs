@@ -127,13 +127,20 @@ mod tests {
                     diff <= bound * libm.abs(),
                     "x = {a:e}: {s:e} vs libm {libm:e}, bound {bound:e}"
                 );
-                worst = worst.max(diff / (libm.abs() * bound));
+                // (where the reduction's part of the bound is small, against the rest)
+                if bound <= 2.0 * super::REL {
+                    worst = worst.max(diff / (libm.abs() * super::REL));
+                }
                 checked += 1;
             }
         }
         assert!(checked > 390_000, "only {checked} arguments had a bound");
-        // the bound is not vacuous: the observed error is a small part of it
-        assert!(worst < 0.1, "worst error {worst} of the relative bound");
+        // the bound has room (the observed error is a small part of it) but is not loose far
+        // beyond the errors seen, which would only cost retries
+        assert!(
+            (1e-3..0.1).contains(&worst),
+            "worst error {worst} of the relative bound REL"
+        );
     }
 
     #[test]
