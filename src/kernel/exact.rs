@@ -1,5 +1,7 @@
 //! The exact kernel: scalar f64, the reference's order of operations, libm functions, no fused
-//! multiply-add. Its images are bit-identical to nanoBragg.c's.
+//! multiply-add. Its images are bit-identical to nanoBragg.c's. The lattice factor's sines are
+//! first taken from `kernel/sines.rs` with an error bound, and a pixel the bound leaves in doubt
+//! is rendered again with libm's `sin` (see `pixel_with`).
 
 use super::{InterpTrigger, Prepared, RowKernel, SerialState, sines};
 use crate::cfmt::c_int;
@@ -497,9 +499,9 @@ pub fn pixel(
 /// Where [`fast_sines_apply`], the pixel is first rendered with the sines of [`sines`] and a
 /// bound on the relative difference of its sum from the sum libm's `sin` would give; if every
 /// sum within that bound gives the same single-precision pixel value, that value is the
-/// reference's and is kept. Otherwise (about one pixel in 100,000 on the perf cases) the pixel is rendered
-/// again from the same state with libm's `sin`. Everything else (geometry, state changes, the
-/// solid-angle terms) does not depend on the sines, so the first pass's are kept.
+/// reference's and is kept. Otherwise (about one pixel in 100,000 on the perf cases) the pixel
+/// is rendered again from the same state with libm's `sin`. Everything else (geometry, state
+/// changes, the solid-angle terms) does not depend on the sines, so the first pass's are kept.
 fn pixel_with(
     prep: &Prepared,
     fpixel: usize,
