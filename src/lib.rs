@@ -122,6 +122,22 @@ pub struct Products {
     pub negative_pixels: usize,
 }
 
+/// What [`Simulation::finish`] wrote: the statistics and scales it reported, and the counts of
+/// pixels that call for a warning. The images are in the files ([`Simulation::products`] gives
+/// them in memory).
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub stats: stats::Stats,
+    /// As [`Products::omega_sum`].
+    pub omega_sum: f64,
+    pub int_scale: f64,
+    /// Rendered pixels that are NaN or infinite, and the first of them (fast, slow).
+    pub nonfinite_pixels: usize,
+    pub first_nonfinite: Option<[usize; 2]>,
+    /// Rendered pixels below zero.
+    pub negative_pixels: usize,
+}
+
 impl Simulation {
     /// Set up from arguments (without the program name), using the current time for the seeds
     /// the reference takes from the clock.
@@ -225,22 +241,28 @@ impl Simulation {
     pub fn products(&self, r: &Rendered) -> Result<Products> {
         if r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some()) {
             // a small image: on this thread, without handing it to the pool and back
-            return Ok(self.products_here(r, false));
+            return Ok(self.products_here(r, false, true));
         }
-        pool::install(|| self.products_here(r, true))
+        pool::install(|| self.products_here(r, true, true))
     }
 
-    /// [`Simulation::products`] from a worker thread of the pool it then uses.
-    fn products_in_pool(&self, r: &Rendered) -> Products {
+    /// [`Simulation::products`] from a worker thread of the pool it then uses, with the
+    /// integer image's pixels only when `int`.
+    fn products_in_pool(&self, r: &Rendered, int: bool) -> Products {
         let small = r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some());
-        self.products_here(r, !small)
+        self.products_here(r, !small, int)
     }
 
-    /// The products, with the pool's threads when `parallel`.
-    fn products_here(&self, r: &Rendered, parallel: bool) -> Products {
+    /// The products, with the pool's threads when `parallel`; `int_pixels` is left empty
+    /// unless `int` (its scale is computed either way).
+    fn products_here(&self, r: &Rendered, parallel: bool, int: bool) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
-        let (stats, int_scale, int_pixels) = if !parallel {
+        let (stats, int_scale, int_pixels) = if !int {
+            let stats = stats::of(plan, r);
+            let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
+            (stats, int_scale, Vec::new())
+        } else if !parallel {
             let stats = stats::of(plan, r);
             let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
             let int_pixels = output::int_image_serial(plan, &r.image, int_scale, o.adc);
@@ -316,36 +338,51 @@ impl Simulation {
     }
 
     /// Compute the products and write every configured output, the float image being written
-    /// while the rest is computed and written. Returns the products; `say` gets the reference's lines.
-    /// All or nothing: when any output fails, no file is replaced and nothing is said.
+    /// while the rest is computed and written; the SMV image is converted block by block as
+    /// it is written, never held whole. Returns what was reported; `say` gets the reference's
+    /// lines. All or nothing: when any output fails, no file is replaced and nothing is said.
     ///
     /// A large image's work runs on the worker threads (as many as the render had, see
     /// [`pool::get`]): with one, the outputs are written one after the other.
-    pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Products> {
+    pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Written> {
         let floatfile = &self.exp.opts.floatfile;
         let bytes = io::float::le_bytes(&r.image);
         let float = || io::stage(floatfile, &|w| w.write_all(&bytes));
-        if r.image.len() < THREADED_WRITES {
-            let p = self.products(r)?;
-            self.commit_outputs(r, &p, float(), false, say)?;
-            return Ok(p);
-        }
-        let mut lines = Vec::new();
-        let p = pool::install(|| {
-            // the other outputs are staged as soon as their images exist, beside the float
-            // image's write
-            let (float, (p, others)) = rayon::join(float, || {
-                let p = self.products_in_pool(r);
-                let others = self.stage_others(r, &p, true);
-                (p, others)
-            });
-            self.commit_all(r, &p, float, others?, &mut |l| lines.push(l.to_string()))?;
-            Ok(p)
-        })??;
-        for l in &lines {
-            say(l);
-        }
-        Ok(p)
+        let p = if r.image.len() < THREADED_WRITES {
+            let p = if r.exact || r.stats.is_some() {
+                self.products_here(r, false, false)
+            } else {
+                pool::install(|| self.products_here(r, true, false))?
+            };
+            let others = self.stage_others(r, &p, false, true)?;
+            self.commit_all(r, &p, float(), others, say)?;
+            p
+        } else {
+            let mut lines = Vec::new();
+            let p = pool::install(|| {
+                // the other outputs are staged as soon as their images exist, beside the
+                // float image's write
+                let (float, (p, others)) = rayon::join(float, || {
+                    let p = self.products_in_pool(r, false);
+                    let others = self.stage_others(r, &p, true, true);
+                    (p, others)
+                });
+                self.commit_all(r, &p, float, others?, &mut |l| lines.push(l.to_string()))?;
+                Ok(p)
+            })??;
+            for l in &lines {
+                say(l);
+            }
+            p
+        };
+        Ok(Written {
+            stats: p.stats,
+            omega_sum: p.omega_sum,
+            int_scale: p.int_scale,
+            nonfinite_pixels: p.nonfinite_pixels,
+            first_nonfinite: p.first_nonfinite,
+            negative_pixels: p.negative_pixels,
+        })
     }
 
     /// Write every configured output file of a render whose products are `p` (all or nothing,
@@ -383,14 +420,21 @@ impl Simulation {
         parallel: bool,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
-        let others = self.stage_others(r, p, parallel)?;
+        let others = self.stage_others(r, p, parallel, false)?;
         self.commit_all(r, p, float, others, say)
     }
 
     /// Stage every output but the float image (the SMV images on the current pool's threads
-    /// when `parallel`); refuses an image with NaN or infinite pixels unless
-    /// `-allow_nonfinite`, before anything is staged.
-    fn stage_others(&self, r: &Rendered, p: &Products, parallel: bool) -> Result<Others> {
+    /// when `parallel`; the integer image converted from the float image as it is written
+    /// when `stream`, else from `p.int_pixels`); refuses an image with NaN or infinite pixels
+    /// unless `-allow_nonfinite`, before anything is staged.
+    fn stage_others(
+        &self,
+        r: &Rendered,
+        p: &Products,
+        parallel: bool,
+        stream: bool,
+    ) -> Result<Others> {
         let o = &self.exp.opts;
         if let (Some([f, s]), false) = (p.first_nonfinite, o.allow_nonfinite) {
             let first = r.image[s * self.plan.fpixels + f];
@@ -408,7 +452,16 @@ impl Simulation {
             )));
         }
         let (hdr, noise_hdr) = self.exp.smv_header();
-        let int_writer = smv_writer(&hdr, &p.int_pixels);
+        let head = io::smv::header_block(&hdr);
+        let (plan, scale, adc) = (&self.plan, p.int_scale, o.adc);
+        let int_writer = |w: &mut dyn Write| {
+            w.write_all(&head)?;
+            if stream {
+                output::write_int_image(plan, &r.image, scale, adc, w)
+            } else {
+                w.write_all(&io::smv::pixel_bytes(&p.int_pixels))
+            }
+        };
         let noise_writer = p.noise.as_ref().map(|n| smv_writer(&noise_hdr, &n.pixels));
         let pgm_bytes = p.pgm.as_ref().map(|(scale, bytes)| {
             io::pgm::encode(self.plan.fpixels, self.plan.spixels, *scale, bytes)

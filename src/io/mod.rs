@@ -17,7 +17,7 @@ pub mod smv;
 pub mod stage;
 pub mod target;
 
-pub use stage::{Staged, Writer, commit, remove_temporaries, stage};
+pub use stage::{Staged, WRITE_BUFFER, Writer, commit, remove_temporaries, stage};
 pub use target::Target;
 
 use crate::error::{Error, Result};

@@ -35,6 +35,9 @@ static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// "." + this + "." + 8 random characters + ".tmp").
 const NAME_KEEP: usize = 200;
 
+/// Bytes of the buffer outputs are written through (see [`write_all`]).
+pub const WRITE_BUFFER: usize = 1 << 16;
+
 /// Writes an output's bytes.
 pub type Writer<'a> = &'a (dyn Fn(&mut dyn Write) -> std::io::Result<()> + Sync);
 
@@ -199,9 +202,10 @@ fn temporary_beside(dest: &Path, dir: &Path) -> std::io::Result<tempfile::NamedT
         .tempfile_in(dir)
 }
 
-/// `write` into `file` through a large buffer; the file back.
+/// `write` into `file` through a buffer for its small pieces (a header, say); pieces of the
+/// buffer's size or more go to the file directly. The file back.
 fn write_all(file: std::fs::File, write: Writer) -> std::io::Result<std::fs::File> {
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut w = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     write(&mut w)?;
     w.into_inner().map_err(|e| e.into_error())
 }

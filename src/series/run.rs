@@ -218,7 +218,7 @@ fn entry(
     shard: &Shard,
     i: u64,
     sim: &Simulation,
-    p: &crate::Products,
+    p: &crate::Written,
     t: std::time::Instant,
 ) -> Entry {
     let outputs = sim
