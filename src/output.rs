@@ -215,7 +215,7 @@ mod tests {
                 crate::io::smv::pixel_bytes(&whole).to_vec(),
                 "{args:?}"
             );
-            assert!(whole.iter().any(|&v| v == 65535) && whole.iter().any(|&v| v == 0));
+            assert!(whole.contains(&65535) && whole.contains(&0));
         }
     }
 }

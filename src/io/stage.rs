@@ -35,7 +35,8 @@ static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// "." + this + "." + 8 random characters + ".tmp").
 const NAME_KEEP: usize = 200;
 
-/// Bytes of the buffer outputs are written through (see [`write_all`]).
+/// Bytes of the buffer outputs are written through: smaller pieces are gathered in it, larger
+/// ones go to the file directly.
 pub const WRITE_BUFFER: usize = 1 << 16;
 
 /// Writes an output's bytes.
