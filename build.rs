@@ -91,7 +91,9 @@ fn header() {
     use std::path::PathBuf;
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    println!("cargo:rerun-if-changed=src/ffi.rs");
+    // cbindgen reads the whole crate (a public constant anywhere is exported), so any source
+    // change can change the header: the staleness test must see a fresh one
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=NANOBRAGG_WRITE_HEADER");
     let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("cbindgen.toml");

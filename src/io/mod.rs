@@ -17,7 +17,8 @@ pub mod smv;
 pub mod stage;
 pub mod target;
 
-pub use stage::{Staged, WRITE_BUFFER, Writer, commit, remove_temporaries, stage};
+pub(crate) use stage::WRITE_BUFFER;
+pub use stage::{Staged, Writer, commit, remove_temporaries, stage};
 pub use target::Target;
 
 use crate::error::{Error, Result};

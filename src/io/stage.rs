@@ -37,7 +37,7 @@ const NAME_KEEP: usize = 200;
 
 /// Bytes of the buffer outputs are written through: smaller pieces are gathered in it, larger
 /// ones go to the file directly.
-pub const WRITE_BUFFER: usize = 1 << 16;
+pub(crate) const WRITE_BUFFER: usize = 1 << 16;
 
 /// Writes an output's bytes.
 pub type Writer<'a> = &'a (dyn Fn(&mut dyn Write) -> std::io::Result<()> + Sync);
