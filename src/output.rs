@@ -43,8 +43,8 @@ pub fn int_image_serial(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) 
 
 /// Write the integer image of [`int_image`] to `w` as little-endian 16-bit values, computed
 /// block by block into one small buffer instead of a whole image in fresh memory (whose first
-/// touch costs more than the conversion). Blocks are at least [`crate::io::WRITE_BUFFER`]
-/// bytes, so they go to the file without another copy.
+/// touch costs more than the conversion). Blocks are at least as large as the staging buffer
+/// (`io::stage`, 64 KiB), so they go to the file without another copy.
 pub fn write_int_image(
     plan: &RenderPlan,
     image: &[f32],
