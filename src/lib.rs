@@ -239,7 +239,7 @@ impl Simulation {
 
     /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
     pub fn products(&self, r: &Rendered) -> Result<Products> {
-        if r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some()) {
+        if small_products(r) {
             // a small image: on this thread, without handing it to the pool and back
             return Ok(self.products_here(r, false, true));
         }
@@ -249,8 +249,7 @@ impl Simulation {
     /// [`Simulation::products`] from a worker thread of the pool it then uses, with the
     /// integer image's pixels only when `int`.
     fn products_in_pool(&self, r: &Rendered, int: bool) -> Products {
-        let small = r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some());
-        self.products_here(r, !small, int)
+        self.products_here(r, !small_products(r), int)
     }
 
     /// The products, with the pool's threads when `parallel`; `int_pixels` is left empty
@@ -349,7 +348,7 @@ impl Simulation {
         let bytes = io::float::le_bytes(&r.image);
         let float = || io::stage(floatfile, &|w| w.write_all(&bytes));
         let p = if r.image.len() < THREADED_WRITES {
-            let p = if r.exact || r.stats.is_some() {
+            let p = if small_products(r) {
                 self.products_here(r, false, false)
             } else {
                 pool::install(|| self.products_here(r, true, false))?
@@ -760,6 +759,13 @@ fn trace_lines(
         ));
     }
     v
+}
+
+/// Whether a render's products are computed on the calling thread: a small image whose
+/// statistics need no parallel pass (taken by the render, or summed serially for the exact
+/// kernel).
+fn small_products(r: &Rendered) -> bool {
+    r.image.len() < THREADED_WRITES && (r.exact || r.stats.is_some())
 }
 
 /// The outputs other than the float image, staged (see [`io::stage()`]); `None` where the run

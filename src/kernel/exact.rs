@@ -564,16 +564,31 @@ fn certain(plan: &RenderPlan, sums: &Sums, factors: [f64; 3], value: f32) -> boo
     if !(rel < 1e-6) || !sums.i_sum.is_finite() {
         return false;
     }
-    let [capture, polar, omega] = factors;
-    let pixel = |i_sum: f64| {
-        let test = plan.r_e_sqr * plan.fluence * i_sum / plan.steps * capture * polar * omega;
-        (0.0 + test) as f32
-    };
+    let pixel = |i_sum: f64| pixel_value(plan, sums.os_polar, i_sum, factors);
     let (lo, hi) = (
         pixel(sums.i_sum * (1.0 - rel)),
         pixel(sums.i_sum * (1.0 + rel)),
     );
     lo.to_bits() == value.to_bits() && hi.to_bits() == value.to_bits()
+}
+
+/// A pixel's value from its sum, as the reference scales it: r_e²·fluence·I/steps, times the
+/// capture fraction, polarization and solid angle unless an `-oversample_*` flag already
+/// applied them to every term, rounded to single precision.
+#[inline(always)]
+fn pixel_value(plan: &RenderPlan, os_polar: bool, i_sum: f64, factors: [f64; 3]) -> f32 {
+    let [capture, polar, omega] = factors;
+    let mut test = plan.r_e_sqr * plan.fluence * i_sum / plan.steps;
+    if !plan.oversample_thick {
+        test *= capture;
+    }
+    if !os_polar {
+        test *= polar;
+    }
+    if !plan.oversample_omega {
+        test *= omega;
+    }
+    (0.0 + test) as f32
 }
 
 /// One rendering of a pixel (see [`pixel_with`]): value, first out-of-range interpolation, and
@@ -671,17 +686,7 @@ fn pixel_pass(
     }
     steps.finish(prep, st, &mut sums, &mut last, tracing);
     let (i_sum, trigger) = (sums.i_sum, sums.trigger);
-    let mut test = plan.r_e_sqr * plan.fluence * i_sum / plan.steps;
-    if !plan.oversample_thick {
-        test *= capture;
-    }
-    if !os_polar {
-        test *= polar;
-    }
-    if !plan.oversample_omega {
-        test *= omega;
-    }
-    let value = (0.0 + test) as f32;
+    let value = pixel_value(plan, os_polar, i_sum, [capture, polar, omega]);
     if let Some(tr) = trace {
         last.i_sum = i_sum;
         last.polar = polar;
