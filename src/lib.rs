@@ -34,6 +34,7 @@ pub mod detector;
 pub mod error;
 pub mod ffi;
 pub mod hkl;
+pub mod huge_alloc;
 pub mod io;
 pub mod kernel;
 pub mod memory;
