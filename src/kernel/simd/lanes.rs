@@ -365,6 +365,11 @@ pub struct Tables {
     /// Terms below single precision's range could change a pixel: lanes whose sum is that
     /// small are rendered by the exact kernel.
     range_check: bool,
+    /// The parallelepiped with N > 1 on all axes, within the fast gratings' range.
+    sq3: bool,
+    /// Flat detector, no sensor thickness, projected shifts and no resolution cut:
+    /// [`render_vec_proj`] renders the vectors.
+    proj_flat: bool,
 }
 
 /// Largest estimated error of the lattice factor (relative, per term) for which the lanes'
@@ -518,6 +523,10 @@ impl Tables {
                 })
                 .collect();
         }
+        let plan = prep.plan;
+        t.sq3 = plan.shape == Shape::Square
+            && t.axes.len() == 3
+            && t.axes.iter().all(|&(_, n)| n <= FAST_GRATING_MAX_N);
         if !prep.plan.curved && !t.wide && t.steps[1].len() * t.sub_shifts.len() <= PROJ_MAX {
             t.proj = t.steps[1]
                 .iter()
@@ -528,6 +537,10 @@ impl Tables {
                 })
                 .collect();
         }
+        t.proj_flat = !plan.curved
+            && plan.thick == 0.0
+            && !t.proj.is_empty()
+            && plan.dmin <= 0.0;
         t
     }
 
@@ -612,6 +625,8 @@ impl Tables {
             gauss_kappa: (2.0 * nabc.ln() + num.gauss_shift as f64 * std::f64::consts::LN_2) as f32,
             wide: num.wide,
             range_check: num.range_check,
+            sq3: false,
+            proj_flat: false,
         };
         if matches!(plan.shape, Shape::Round | Shape::Gauss) {
             t.beam_hits = plan
@@ -1067,16 +1082,15 @@ fn render_vec_fast(
     scratch: &mut Scratch,
 ) -> VecOut {
     let Scratch { subs, geos, dds } = scratch;
+    if t.proj_flat {
+        return render_vec_proj(plan, t, s, f0, todo, entry, geos);
+    }
     let os = plan.oversample;
     let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
     subs.clear();
     // one reference direction per vector (lane 0, first sub-pixel); every sub-pixel of every
     // lane is a small offset from it
-    let corner: V3 = per_axis!(|k| {
-        (f0 as f64 * plan.pixel_size) * plan.fdet[k]
-            + (s as f64 * plan.pixel_size) * plan.sdet[k]
-            + plan.pix0[k]
-    });
+    let corner = vector_corner(plan, s, f0);
     let off0 = t.sub_offsets[0];
     let first: V3 = per_axis!(|k| corner[k] + off0[k]);
     let frame = if plan.curved {
@@ -1091,10 +1105,15 @@ fn render_vec_fast(
     // absorption (first sub-pixel of each layer) and the resolution cut (then not used)
     let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
     let c = frame.splats();
-    geos.clear();
     if use_proj {
-        for dp in &t.sub_shifts {
-            geos.push(c.radial(dp));
+        // (sized once per thread and run, then overwritten: no per-vector pushes)
+        let zero = Geo {
+            inv: F32::ZERO,
+            dr: F32::ZERO,
+        };
+        geos.resize(t.sub_shifts.len(), zero);
+        for (g, dp) in geos.iter_mut().zip(&t.sub_shifts) {
+            *g = c.radial(dp);
         }
     }
     let stride = match (use_proj, plan.thick != 0.0) {
@@ -1125,25 +1144,7 @@ fn render_vec_fast(
         }
         subs.push(sub);
     }
-    // polarization of the first (sub-pixel, source) each lane keeps after the resolution cut
-    // (a pixel whose every term is cut keeps polar = 0, as in the reference)
-    let mut polar = DL::splat(if plan.nopolar { 1.0 } else { 0.0 });
-    if !plan.nopolar {
-        let mut pending = todo;
-        'first: for sub in subs.iter() {
-            for src in &t.sources {
-                let need = live_lanes(plan, src, &sub.d, pending);
-                if need != 0 {
-                    let d64 = direction64(&frame.d, &sub.dd);
-                    polar = polar.blend(need, polarization64(plan.polarization, src, &d64));
-                    pending &= !need;
-                    if pending == 0 {
-                        break 'first;
-                    }
-                }
-            }
-        }
-    }
+    let polar = first_polarization(plan, t, &frame, subs, todo);
     if t.wide {
         dds.clear();
         for (i, off) in t.sub_offsets.iter().enumerate() {
@@ -1161,9 +1162,7 @@ fn render_vec_fast(
     let mut scaled = DL::splat(0.0);
     let mut tiny = F32::ZERO;
     let f2_default = splat(t.f2_default);
-    let sq3 = plan.shape == Shape::Square
-        && t.axes.len() == 3
-        && t.axes.iter().all(|&(_, n)| n <= FAST_GRATING_MAX_N);
+    let sq3 = t.sq3;
     let dref = frame.d.map(f64x4::splat);
     // The steps of every source are one table, source after source; without a resolution cut
     // (whose live lanes depend on the source) they are summed as one run, so steps pair across
@@ -1200,13 +1199,7 @@ fn render_vec_fast(
             let nsub = geos.len();
             let proj = &t.proj[si * per_group * nsub..(si + 1) * per_group * nsub];
             let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
-            scaled = scaled
-                + match (grid, sq3) {
-                    (None, true) => sum_proj::<false, true>(args, grid, proj, geos),
-                    (None, false) => sum_proj::<false, false>(args, grid, proj, geos),
-                    (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos),
-                    (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos),
-                };
+            scaled = scaled + sum_proj_any(args, grid, proj, geos);
             continue;
         }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
@@ -1227,8 +1220,23 @@ fn render_vec_fast(
     } else {
         0
     };
+    vec_out(plan, t, scaled, capture * polar * omega, omega, entry, redo)
+}
+
+/// The pixels' values from their scaled sums and factors (capture · polarization · solid
+/// angle), as the reference scales them.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn vec_out(
+    plan: &RenderPlan,
+    t: &Tables,
+    scaled: DL,
+    factors: DL,
+    omega: DL,
+    entry: Lanes,
+    redo: Bits,
+) -> VecOut {
     let i_sum = DL::splat(plan.i_bg) + scaled * DL::splat(t.unscale);
-    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * (capture * polar * omega);
+    let v = DL::splat(plan.r_e_sqr * plan.fluence / plan.steps) * i_sum * factors;
     VecOut {
         value: v.narrow(),
         omega: omega * DL::splat(t.subpixels as f64),
@@ -1236,6 +1244,104 @@ fn render_vec_fast(
         trigger: None,
         redo,
     }
+}
+
+/// Position of the corner of the vector's first pixel (fast index `f0`, row `s`), m.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn vector_corner(plan: &RenderPlan, s: usize, f0: usize) -> V3 {
+    per_axis!(|k| {
+        (f0 as f64 * plan.pixel_size) * plan.fdet[k]
+            + (s as f64 * plan.pixel_size) * plan.sdet[k]
+            + plan.pix0[k]
+    })
+}
+
+/// Polarization of the first (sub-pixel, source) each lane of `todo` keeps after the
+/// resolution cut (a pixel whose every term is cut keeps polar = 0, as in the reference); 1
+/// with -nopolar.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn first_polarization(plan: &RenderPlan, t: &Tables, frame: &Frame, subs: &[Sub], todo: Bits) -> DL {
+    let mut polar = DL::splat(if plan.nopolar { 1.0 } else { 0.0 });
+    if plan.nopolar {
+        return polar;
+    }
+    let mut pending = todo;
+    for sub in subs {
+        for src in &t.sources {
+            let need = live_lanes(plan, src, &sub.d, pending);
+            if need != 0 {
+                let d64 = direction64(&frame.d, &sub.dd);
+                polar = polar.blend(need, polarization64(plan.polarization, src, &d64));
+                pending &= !need;
+                if pending == 0 {
+                    return polar;
+                }
+            }
+        }
+    }
+    polar
+}
+
+/// [`sum_proj`] for the run's structure factors (grid or default_F) and lattice shape.
+#[inline]
+fn sum_proj_any(
+    args: StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    proj: &[[F32; 3]],
+    geos: &[Geo],
+) -> DL {
+    match (grid, args.1.sq3) {
+        (None, true) => sum_proj::<false, true>(args, grid, proj, geos),
+        (None, false) => sum_proj::<false, false>(args, grid, proj, geos),
+        (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos),
+        (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos),
+    }
+}
+
+/// [`render_vec_fast`] on a flat detector without sensor thickness or resolution cut, with
+/// projected shifts ([`Tables::proj_flat`]): the same quantities in the same order, without
+/// the general case's loops and buffers.
+#[inline]
+fn render_vec_proj(
+    plan: &RenderPlan,
+    t: &Tables,
+    s: usize,
+    f0: usize,
+    todo: Bits,
+    entry: Lanes,
+    scratch: &mut Vec<Geo>,
+) -> VecOut {
+    let corner = vector_corner(plan, s, f0);
+    let off0 = t.sub_offsets[0];
+    let frame = Frame::new(per_axis!(|k| corner[k] + off0[k]));
+    let c = frame.splats();
+    let dp = &t.sub_shifts[0];
+    let geo = c.radial(dp);
+    let geos: &[Geo] = if t.sub_shifts.len() == 1 {
+        std::slice::from_ref(&geo)
+    } else {
+        // (sized once per thread and run, then overwritten: no per-vector pushes)
+        scratch.resize(t.sub_shifts.len(), geo);
+        for (g, dp) in scratch.iter_mut().zip(&t.sub_shifts).skip(1) {
+            *g = c.radial(dp);
+        }
+        scratch[0] = geo;
+        scratch
+    };
+    let sub = c.lanes(dp);
+    let omega = omega64(plan, DL::splat(frame.r) + DL::from_f32(sub.dr));
+    let polar = first_polarization(plan, t, &frame, std::slice::from_ref(&sub), todo);
+    let grid = plan.hkl.as_ref().filter(|g| g.hkls != 0);
+    let steps = &t.steps[1][..];
+    let dref = frame.d.map(f64x4::splat);
+    let args = (plan, t, steps, std::slice::from_ref(&sub), &[][..], splat(t.f2_default), dref);
+    let scaled = sum_proj_any(args, grid, &t.proj, geos);
+    let redo = if t.range_check {
+        small_lanes(plan, t, scaled, 0)
+    } else {
+        0
+    };
+    vec_out(plan, t, scaled, DL::splat(1.0) * polar * omega, omega, entry, redo)
 }
 
 type StepArgs<'a> = (
@@ -2539,6 +2645,51 @@ mod tests {
             // and back: the narrowing returns the lanes (NaN as NaN)
             let back = DL::from_f32(F32::from(a)).narrow().to_array().map(f32::to_bits);
             assert_eq!(back, a.map(f32::to_bits), "{a:?}");
+        }
+    }
+
+    /// The projected-shift path without loops ([`render_vec_proj`]) gives every lane's value
+    /// and solid angle bit for bit as the general path, for one and several sub-pixels,
+    /// structure-factor grids, mosaic domains and sources, Kahn polarization and other shapes.
+    #[test]
+    fn projected_path_equals_the_general_path() {
+        let cases = [
+            "-default_F 100 -cell 100 100 100 90 90 90 -lambda 6.2 -N 5 -distance 100 -detpixels 64 -mosflm",
+            "-default_F 100 -cell 100 100 100 90 90 90 -lambda 1 -N 10 -distance 100 -detpixels 64 -oversample 3",
+            "-hkl tests/data/golden/inputs/P1_cubic.hkl -cell 100 100 100 90 90 90 -lambda 1 -N 20 -mosaic 0.2 -mosaic_dom 4 -dispersion 0.2 -dispsteps 3 -distance 60 -detpixels 64 -oversample 2",
+            "-default_F 10 -cell 70 80 90 85 95 105 -misset 10 5 3 -N 8 -polar 0.7 -distance 50 -detpixels 64 -oversample 1 -round_xtal",
+            "-default_F 10 -cell 70 80 90 85 95 105 -N 3 -gauss_xtal -distance 30 -detpixels 48 -oversample 2 -phi 0 -osc 1 -phisteps 2",
+        ];
+        for args in cases {
+            let argv: Vec<&str> = args.split_whitespace().collect();
+            let sim = crate::Simulation::from_args(&argv).expect("setup");
+            let prep = Prepared::new(sim.plan());
+            let plan = prep.plan;
+            let fast = Tables::new(&prep);
+            assert!(fast.proj_flat, "{args}: not a projected-path case");
+            let mut general = Tables::new(&prep);
+            general.proj_flat = false;
+            let entry = Lanes {
+                stale: Bits::MAX,
+                interp: 0,
+            };
+            let mut scratch = Scratch::default();
+            for s in (0..plan.spixels).step_by(7) {
+                for f0 in (0..plan.fpixels.saturating_sub(LANES)).step_by(LANES) {
+                    if near_beam(&fast, s, f0) {
+                        continue;
+                    }
+                    let a = render_vec_fast(plan, &fast, s, f0, Bits::MAX, entry, &mut scratch);
+                    let b = render_vec_fast(plan, &general, s, f0, Bits::MAX, entry, &mut scratch);
+                    let (va, vb) = (a.value.to_array(), b.value.to_array());
+                    let (oa, ob) = (a.omega.to_array(), b.omega.to_array());
+                    for l in 0..LANES {
+                        assert_eq!(va[l].to_bits(), vb[l].to_bits(), "{args}: s {s} f {}", f0 + l);
+                        assert_eq!(oa[l].to_bits(), ob[l].to_bits(), "{args}: s {s} f {}", f0 + l);
+                    }
+                    assert_eq!((a.redo, a.exit), (b.redo, b.exit), "{args}: s {s} f0 {f0}");
+                }
+            }
         }
     }
 
