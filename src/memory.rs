@@ -87,28 +87,71 @@ struct Probe {
 
 /// The latest probe, made again when it is older than [`PROBE_REUSE`].
 fn probe() -> Probe {
-    static LAST: std::sync::Mutex<Option<(std::time::Instant, Probe)>> =
-        std::sync::Mutex::new(None);
-    reuse(&LAST, std::time::Instant::now(), probe_now)
+    static SLOT: ProbeSlot = ProbeSlot::new();
+    SLOT.get(std::time::Instant::now(), probe_now)
 }
 
-/// The probe in `slot` if it was made less than [`PROBE_REUSE`] before `now`, else `fresh()`
-/// (kept in `slot`). The lock is held only to read and to store, never during a probe: a
-/// `fork()` from another thread (Python's multiprocessing) cannot leave it locked in the
-/// child; two threads that find the slot stale at once both probe.
-fn reuse(
-    slot: &std::sync::Mutex<Option<(std::time::Instant, Probe)>>,
-    now: std::time::Instant,
-    fresh: impl FnOnce() -> Probe,
-) -> Probe {
-    let last = *slot.lock().unwrap_or_else(|e| e.into_inner());
-    match last {
-        Some((at, p)) if now.saturating_duration_since(at) < PROBE_REUSE => p,
-        _ => {
-            let p = fresh();
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, p));
-            p
+/// The latest probe and whether a thread is making one. A thread that finds the probe stale
+/// while another makes one waits for that one (the command-line program starts a probe on a
+/// worker thread while the set-up, itself on a worker, reaches its first memory check): no
+/// probe is made twice at once.
+struct ProbeSlot {
+    state: std::sync::Mutex<(Option<(std::time::Instant, Probe)>, bool)>,
+    done: std::sync::Condvar,
+}
+
+/// How long a thread waits for another's probe before making its own: a `fork()` from
+/// another thread (Python's multiprocessing) can leave a probe "in progress" in the child
+/// whose thread does not exist there. (A probe takes ~0.3 ms.)
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl ProbeSlot {
+    const fn new() -> ProbeSlot {
+        ProbeSlot {
+            state: std::sync::Mutex::new((None, false)),
+            done: std::sync::Condvar::new(),
         }
+    }
+
+    /// The probe made less than [`PROBE_REUSE`] before `now` (or later), else `fresh()`, kept
+    /// for the next callers. The lock is never held during a probe.
+    fn get(&self, now: std::time::Instant, fresh: impl FnOnce() -> Probe) -> Probe {
+        let mut g = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let waited_since = std::time::Instant::now();
+        loop {
+            if let Some((at, p)) = g.0
+                && now.saturating_duration_since(at) < PROBE_REUSE
+            {
+                return p;
+            }
+            let left = PROBE_WAIT.saturating_sub(waited_since.elapsed());
+            if !g.1 || left.is_zero() {
+                break;
+            }
+            g = self
+                .done
+                .wait_timeout(g, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        g.1 = true;
+        drop(g);
+        /// Clears the "in progress" mark and wakes the waiters, also when the probe unwinds.
+        struct Finish<'a>(&'a ProbeSlot, Option<(std::time::Instant, Probe)>);
+        impl Drop for Finish<'_> {
+            fn drop(&mut self) {
+                let mut g = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+                if self.1.is_some() {
+                    g.0 = self.1;
+                }
+                g.1 = false;
+                self.0.done.notify_all();
+            }
+        }
+        let mut finish = Finish(self, None);
+        let p = fresh();
+        finish.1 = Some((now, p));
+        p
     }
 }
 
@@ -472,9 +515,9 @@ mod tests {
 
     #[test]
     fn a_probe_is_reused_for_half_a_second_then_made_again() {
-        use super::{Available, Probe, reuse};
+        use super::{Available, Probe, ProbeSlot};
         use std::time::{Duration, Instant};
-        let slot = std::sync::Mutex::new(None);
+        let slot = ProbeSlot::new();
         let made = std::cell::Cell::new(0u128);
         let fresh = || {
             made.set(made.get() + 1);
@@ -488,18 +531,73 @@ mod tests {
         };
         let bytes = |p: Probe| p.system.map(|a| a.bytes);
         let t0 = Instant::now();
-        assert_eq!(bytes(reuse(&slot, t0, fresh)), Some(1));
+        assert_eq!(bytes(slot.get(t0, fresh)), Some(1));
         assert_eq!(
-            bytes(reuse(&slot, t0 + Duration::from_millis(400), fresh)),
+            bytes(slot.get(t0 + Duration::from_millis(400), fresh)),
             Some(1)
         );
         assert_eq!(
-            bytes(reuse(&slot, t0 + Duration::from_millis(600), fresh)),
+            bytes(slot.get(t0 + Duration::from_millis(600), fresh)),
             Some(2)
         );
         // a clock that seems to go back (another thread stored a later probe) reuses it
-        assert_eq!(bytes(reuse(&slot, t0, fresh)), Some(2));
+        assert_eq!(bytes(slot.get(t0, fresh)), Some(2));
         assert_eq!(made.get(), 2);
+    }
+
+    /// Threads that need a probe while one is being made wait for it instead of making their
+    /// own; a probe that panics leaves no thread waiting.
+    #[test]
+    fn a_probe_in_progress_is_waited_for_not_repeated() {
+        use super::{Probe, ProbeSlot};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::{Duration, Instant};
+        let slot = ProbeSlot::new();
+        let made = AtomicUsize::new(0);
+        let started = std::sync::Barrier::new(5);
+        let now = Instant::now();
+        let slow = || {
+            made.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            Probe {
+                system: None,
+                cgroup: None,
+            }
+        };
+        std::thread::scope(|sc| {
+            for i in 0..5 {
+                let (slot, started) = (&slot, &started);
+                sc.spawn(move || {
+                    if i > 0 {
+                        started.wait();
+                        // the first thread is inside its probe by now
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    if i == 0 {
+                        slot.get(now, || {
+                            started.wait();
+                            slow()
+                        });
+                    } else {
+                        slot.get(now, slow);
+                    }
+                });
+            }
+        });
+        assert_eq!(made.load(Ordering::SeqCst), 1, "probes made");
+        // a probe that unwinds clears its mark: the next caller probes at once
+        let later = now + Duration::from_secs(1);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            slot.get(later, || panic!("probe failed"))
+        }));
+        assert!(r.is_err());
+        let t = Instant::now();
+        slot.get(later, slow);
+        assert!(
+            t.elapsed() < Duration::from_millis(45),
+            "waited for a dead probe"
+        );
+        assert_eq!(made.load(Ordering::SeqCst), 2);
     }
 
     #[test]

@@ -230,11 +230,23 @@ impl RenderPlan {
         }
     }
 
-    /// Pixels rendered in row `s`.
+    /// Pixels rendered in row `s` (as many as [`RenderPlan::is_rendered`] accepts; without a
+    /// mask, the ROI's width within the detector, not counted pixel by pixel).
     pub fn rendered_in_row(&self, s: usize) -> usize {
-        (0..self.fpixels)
-            .filter(|&f| self.is_rendered(f, s))
-            .count()
+        let si = s as i64;
+        let lo = self.roi[0].max(0);
+        let hi = self.roi[1].min(self.fpixels as i64 - 1);
+        if si < self.roi[2] || si > self.roi[3] || hi < lo {
+            return 0;
+        }
+        let (lo, hi) = (lo as usize, hi as usize);
+        match &self.mask {
+            Some(m) => m[s * self.fpixels + lo..=s * self.fpixels + hi]
+                .iter()
+                .filter(|&&v| v != 0)
+                .count(),
+            None => hi - lo + 1,
+        }
     }
 
     /// Sub-pixel position along one detector axis for pixel index `i` and sub-pixel `sub`:
@@ -463,4 +475,58 @@ pub fn validate_grid(g: &HklGrid) -> crate::error::Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The per-row count equals a pixel-by-pixel count of `is_rendered` for ROIs inside,
+    /// across and outside the detector, empty ones, and with a mask.
+    #[test]
+    fn rendered_in_row_counts_what_is_rendered() {
+        let args = [
+            "-cell",
+            "100",
+            "100",
+            "100",
+            "90",
+            "90",
+            "90",
+            "-default_F",
+            "1",
+        ];
+        let mut argv: Vec<&str> = args.to_vec();
+        argv.extend(["-detpixels_f", "13", "-detpixels_s", "7"]);
+        let sim = crate::Simulation::from_args(&argv).expect("setup");
+        let mut plan = sim.plan().clone();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mask: Vec<u16> = (0..13 * 7)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 3 == 0) as u16
+            })
+            .collect();
+        for mask in [None, Some(std::sync::Arc::new(mask))] {
+            plan.mask = mask;
+            for roi in [
+                [0, 12, 0, 6],
+                [3, 9, 2, 5],
+                [-4, 30, -2, 20],
+                [5, 4, 0, 6],
+                [13, 20, 0, 6],
+                [-9, -1, 0, 6],
+                [12, 12, 6, 6],
+                [0, 12, 7, 9],
+            ] {
+                plan.roi = roi;
+                for s in 0..plan.spixels {
+                    let want = (0..plan.fpixels)
+                        .filter(|&f| plan.is_rendered(f, s))
+                        .count();
+                    assert_eq!(plan.rendered_in_row(s), want, "roi {roi:?} row {s}");
+                }
+            }
+        }
+    }
 }
