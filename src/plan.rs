@@ -504,7 +504,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                (x % 3 == 0) as u16
+                u16::from(x.is_multiple_of(3))
             })
             .collect();
         for mask in [None, Some(std::sync::Arc::new(mask))] {
