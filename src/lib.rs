@@ -242,20 +242,15 @@ impl Simulation {
     pub fn products(&self, r: &Rendered) -> Result<Products> {
         if small_products(r) {
             // a small image: on this thread, without handing it to the pool and back
-            return Ok(self.products_here(r, false, true));
+            return Ok(self.products_here(r, false, true, true));
         }
-        pool::install(|| self.products_here(r, true, true))
-    }
-
-    /// [`Simulation::products`] from a worker thread of the pool it then uses, with the
-    /// integer image's pixels only when `int`.
-    fn products_in_pool(&self, r: &Rendered, int: bool) -> Products {
-        self.products_here(r, !small_products(r), int)
+        pool::install(|| self.products_here(r, true, true, true))
     }
 
     /// The products, with the pool's threads when `parallel`; `int_pixels` is left empty
-    /// unless `int` (its scale is computed either way).
-    fn products_here(&self, r: &Rendered, parallel: bool, int: bool) -> Products {
+    /// unless `int` (its scale is computed either way); the NaN, infinite and negative pixels
+    /// are counted when `scan` (else left at 0 for the caller to fill in).
+    fn products_here(&self, r: &Rendered, parallel: bool, int: bool, scan: bool) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
         let (stats, int_scale, int_pixels) = if !int {
@@ -294,7 +289,11 @@ impl Simulation {
             .pngfile
             .as_ref()
             .map(|_| output::png_preview(plan, &r.image));
-        let (nonfinite_pixels, first_nonfinite, negative_pixels) = unusual(plan, &r.image);
+        let (nonfinite_pixels, first_nonfinite, negative_pixels) = if scan {
+            unusual(plan, &r.image)
+        } else {
+            (0, None, 0)
+        };
         Products {
             png,
             nonfinite_pixels,
@@ -350,10 +349,11 @@ impl Simulation {
         let float = || io::stage(floatfile, &|w| w.write_all(&bytes));
         let p = if r.image.len() < THREADED_WRITES {
             let p = if small_products(r) {
-                self.products_here(r, false, false)
+                self.products_here(r, false, false, true)
             } else {
-                pool::install(|| self.products_here(r, true, false))?
+                pool::install(|| self.products_here(r, true, false, true))?
             };
+            self.refuse_nonfinite(r, &p)?;
             let others = self.stage_others(r, &p, false, true)?;
             self.commit_all(r, &p, float(), others, say)?;
             p
@@ -361,12 +361,25 @@ impl Simulation {
             let mut lines = Vec::new();
             let p = pool::install(|| {
                 // the other outputs are staged as soon as their images exist, beside the
-                // float image's write
-                let (float, (p, others)) = rayon::join(float, || {
-                    let p = self.products_in_pool(r, false);
-                    let others = self.stage_others(r, &p, true, true);
-                    (p, others)
-                });
+                // float image's write, which is followed by the scan for NaN, infinite and
+                // negative pixels (an image that is refused for them leaves only staged
+                // files, which are dropped)
+                let ((float, scan), (p, others)) = rayon::join(
+                    || (float(), unusual(&self.plan, &r.image)),
+                    || {
+                        let p = self.products_here(r, !small_products(r), false, false);
+                        let others = self.stage_others(r, &p, true, true);
+                        (p, others)
+                    },
+                );
+                let (nonfinite_pixels, first_nonfinite, negative_pixels) = scan;
+                let p = Products {
+                    nonfinite_pixels,
+                    first_nonfinite,
+                    negative_pixels,
+                    ..p
+                };
+                self.refuse_nonfinite(r, &p)?;
                 self.commit_all(r, &p, float, others?, &mut |l| lines.push(l.to_string()))?;
                 Ok(p)
             })??;
@@ -420,21 +433,14 @@ impl Simulation {
         parallel: bool,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
+        self.refuse_nonfinite(r, p)?;
         let others = self.stage_others(r, p, parallel, false)?;
         self.commit_all(r, p, float, others, say)
     }
 
-    /// Stage every output but the float image (the SMV images on the current pool's threads
-    /// when `parallel`; the integer image converted from the float image as it is written
-    /// when `stream`, else from `p.int_pixels`); refuses an image with NaN or infinite pixels
-    /// unless `-allow_nonfinite`, before anything is staged.
-    fn stage_others(
-        &self,
-        r: &Rendered,
-        p: &Products,
-        parallel: bool,
-        stream: bool,
-    ) -> Result<Others> {
+    /// Refuse an image with NaN or infinite pixels (as `p` counts them) unless
+    /// `-allow_nonfinite`; called before any output is put in place.
+    fn refuse_nonfinite(&self, r: &Rendered, p: &Products) -> Result<()> {
         let o = &self.exp.opts;
         if let (Some([f, s]), false) = (p.first_nonfinite, o.allow_nonfinite) {
             let first = r.image[s * self.plan.fpixels + f];
@@ -451,6 +457,20 @@ impl Simulation {
                 p.nonfinite_pixels
             )));
         }
+        Ok(())
+    }
+
+    /// Stage every output but the float image (the SMV images on the current pool's threads
+    /// when `parallel`; the integer image converted from the float image as it is written
+    /// when `stream`, else from `p.int_pixels`).
+    fn stage_others(
+        &self,
+        r: &Rendered,
+        p: &Products,
+        parallel: bool,
+        stream: bool,
+    ) -> Result<Others> {
+        let o = &self.exp.opts;
         let (hdr, noise_hdr) = self.exp.smv_header();
         let head = io::smv::header_block(&hdr);
         let (plan, scale, adc) = (&self.plan, p.int_scale, o.adc);

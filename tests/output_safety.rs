@@ -650,6 +650,28 @@ fn nonfinite_images_are_refused_unless_allowed() {
     );
     let img = common::read_f32(&d.join("f.bin"));
     assert!(img.iter().all(|v| v.is_infinite()));
+    // an image large enough for its outputs to be staged on the worker threads (the scan for
+    // such pixels runs beside the SMV image's staging): refused all the same, nothing left
+    std::fs::write(d.join("f.bin"), b"old").unwrap();
+    let o = run_in(
+        d.path(),
+        "-fluence 1e308 -detpixels 300 -pixel 0.05 -floatfile f.bin -intfile i.img",
+    );
+    assert_eq!(o.status.code(), Some(9));
+    assert!(
+        stderr(&o).contains("90000 of 90000 rendered pixels are NaN or infinite"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(d.join("f.bin")).unwrap(), b"old");
+    for made in ["i.img", "noiseimage.img", "image.pgm"] {
+        assert!(!d.join(made).exists(), "{made} written");
+    }
+    assert!(
+        temporaries(d.path()).is_empty(),
+        "{:?}",
+        common::listing(d.path())
+    );
     // a detector swung behind the sample: negative solid angles, written with a warning
     let o = run_in(d.path(), "-twotheta 100 -floatfile f.bin -nonoise -nopgm");
     assert!(o.status.success(), "{}", stderr(&o));
