@@ -1335,7 +1335,16 @@ fn render_vec_proj(
     let steps = &t.steps[1][..];
     let dref = frame.d.map(f64x4::splat);
     let args = (plan, t, steps, std::slice::from_ref(&sub), &[][..], splat(t.f2_default), dref);
-    let scaled = sum_proj_any(args, grid, &t.proj, geos);
+    let scaled = if steps.len() == 1 && geos.len() == 1 {
+        match (grid, t.sq3) {
+            (None, true) => one_proj::<false, true>(&args, grid, &t.proj[0], &geos[0]),
+            (None, false) => one_proj::<false, false>(&args, grid, &t.proj[0], &geos[0]),
+            (Some(_), true) => one_proj::<true, true>(&args, grid, &t.proj[0], &geos[0]),
+            (Some(_), false) => one_proj::<true, false>(&args, grid, &t.proj[0], &geos[0]),
+        }
+    } else {
+        sum_proj_any(args, grid, &t.proj, geos)
+    };
     let redo = if t.range_check {
         small_lanes(plan, t, scaled, 0)
     } else {
@@ -1461,6 +1470,26 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
     } else {
         fast.0
     }
+}
+
+/// [`sum_proj`] for one step and one sub-pixel (one source, φ step and domain, no
+/// oversampling): the same operations without the accumulators' bookkeeping.
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn one_proj<const GRID: bool, const SQ3: bool>(
+    args: &StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    p: &[F32; 3],
+    g: &Geo,
+) -> DL {
+    let r = reference_c(&args.2[0], &args.6);
+    let (term, den) = term_proj::<GRID, SQ3, false>(args, grid, &r, p, g);
+    // as `Sum`: one term added to zeroed accumulators, its |denominator| to 1
+    let term = if F32::ONE.fast_min(den).simd_lt(splat(DEN_MIN)).any() {
+        term_proj::<GRID, SQ3, true>(args, grid, &r, p, g).0
+    } else {
+        term
+    };
+    DL::splat(0.0) + DL::from_f32((F32::ZERO + term) + F32::ZERO)
 }
 
 /// A sub-pixel's index offsets from its projected shift `p` (see [`sum_proj`]).
@@ -2659,6 +2688,9 @@ mod tests {
             "-hkl tests/data/golden/inputs/P1_cubic.hkl -cell 100 100 100 90 90 90 -lambda 1 -N 20 -mosaic 0.2 -mosaic_dom 4 -dispersion 0.2 -dispsteps 3 -distance 60 -detpixels 64 -oversample 2",
             "-default_F 10 -cell 70 80 90 85 95 105 -misset 10 5 3 -N 8 -polar 0.7 -distance 50 -detpixels 64 -oversample 1 -round_xtal",
             "-default_F 10 -cell 70 80 90 85 95 105 -N 3 -gauss_xtal -distance 30 -detpixels 48 -oversample 2 -phi 0 -osc 1 -phisteps 2",
+            // the direct beam on a pixel's centre: indices 0 there, the guarded gratings
+            "-default_F 100 -cell 100 100 100 90 90 90 -lambda 1 -N 5 -distance 100 -detpixels 17 -pixel 0.1 -Xbeam 0.4 -Ybeam 0.4 -oversample 1 -nopolar",
+            "-default_F 100 -cell 100 100 100 90 90 90 -lambda 1 -N 5 -distance 100 -detpixels 17 -pixel 0.1 -Xbeam 0.4 -Ybeam 0.4 -oversample 3",
         ];
         for args in cases {
             let argv: Vec<&str> = args.split_whitespace().collect();
@@ -2674,8 +2706,8 @@ mod tests {
                 interp: 0,
             };
             let mut scratch = Scratch::default();
-            for s in (0..plan.spixels).step_by(7) {
-                for f0 in (0..plan.fpixels.saturating_sub(LANES)).step_by(LANES) {
+            for s in 0..plan.spixels {
+                for f0 in (0..=plan.fpixels.saturating_sub(LANES)).step_by(LANES) {
                     if near_beam(&fast, s, f0) {
                         continue;
                     }
