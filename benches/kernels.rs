@@ -46,26 +46,14 @@ fn plans() -> Vec<(String, RenderPlan)> {
     out
 }
 
-/// Pixel-steps of a plan.
-fn pixel_steps(plan: &RenderPlan) -> u64 {
-    let pixels = (0..plan.spixels)
-        .map(|s| plan.rendered_in_row(s) as u64)
-        .sum::<u64>();
-    pixels
-        * plan.sources.len() as u64
-        * plan.umats.len().max(1) as u64
-        * plan.phisteps as u64
-        * (plan.oversample * plan.oversample) as u64
-        * plan.thicksteps as u64
-}
-
 /// Cases with more pixel-steps than this are measured with the SIMD kernel only.
 const SLOW_KERNELS_MAX: u64 = 2_000_000_000;
 
 fn kernels(c: &mut Criterion) {
     for (name, plan) in plans() {
         let mut g = c.benchmark_group(&name);
-        let steps = pixel_steps(&plan);
+        // (exact: counts and products far below 2^53)
+        let steps = nanobragg::memory::pixel_steps(&plan) as u64;
         g.throughput(Throughput::Elements(steps));
         g.sample_size(10);
         g.bench_function("simd", |b| {

@@ -1246,7 +1246,7 @@ pub unsafe extern "C" fn nb_render_kernel(
             meter: p.progress_meter != 0 && !printout,
             warn: !printout,
             meter_total: crate::progress_total(&plan),
-            total: (0..plan.spixels).map(|s| plan.rendered_in_row(s)).sum(),
+            total: plan.rendered_pixels(),
             done: 0,
             stop: false,
         };

@@ -449,9 +449,7 @@ impl Simulation {
             } else {
                 "infinite: brighter than a 32-bit float holds (3.4e38); lower -fluence, -default_F or the structure factors"
             };
-            let rendered: usize = (0..self.plan.spixels)
-                .map(|s| self.plan.rendered_in_row(s))
-                .sum();
+            let rendered = self.plan.rendered_pixels();
             return Err(Error::invalid(format!(
                 "{} of {rendered} rendered pixels are NaN or infinite; the first, pixel {f} {s}, is {why}; no file written (-allow_nonfinite writes them, as nanoBragg.c does)",
                 p.nonfinite_pixels

@@ -448,8 +448,7 @@ pub const WORK_VAR: &str = "NANOBRAGG_WORK_LIMIT";
 /// Pixel-steps of a render: rendered pixels × sources × φ steps × mosaic domains ×
 /// sub-pixels × sensor layers (each one evaluation of the innermost loop).
 pub fn pixel_steps(plan: &RenderPlan) -> f64 {
-    let rendered: usize = (0..plan.spixels).map(|s| plan.rendered_in_row(s)).sum();
-    rendered as f64
+    plan.rendered_pixels() as f64
         * plan.sources.len() as f64
         * plan.phisteps as f64
         * plan.domains() as f64
@@ -477,9 +476,7 @@ pub fn check_work(plan: &RenderPlan) -> Result<()> {
         return Err(Error::invalid(format!(
             "this render has {} pixel-steps (pixels x sources x phi steps x mosaic domains x oversample^2 x sensor layers: {} x {} x {} x {} x {}^2 x {}), more than the limit of {}; check -oversample and the step counts ({WORK_VAR} raises the limit)",
             crate::cfmt::fmt_g(work),
-            (0..plan.spixels)
-                .map(|s| plan.rendered_in_row(s))
-                .sum::<usize>(),
+            plan.rendered_pixels(),
             plan.sources.len(),
             plan.phisteps,
             plan.domains(),

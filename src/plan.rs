@@ -233,20 +233,22 @@ impl RenderPlan {
     /// Pixels rendered in row `s` (as many as [`RenderPlan::is_rendered`] accepts; without a
     /// mask, the ROI's width within the detector, not counted pixel by pixel).
     pub fn rendered_in_row(&self, s: usize) -> usize {
-        let si = s as i64;
-        let lo = self.roi[0].max(0);
-        let hi = self.roi[1].min(self.fpixels as i64 - 1);
-        if si < self.roi[2] || si > self.roi[3] || hi < lo {
+        let (fr, sr) = crate::stats::roi_ranges(self);
+        if !sr.contains(&s) {
             return 0;
         }
-        let (lo, hi) = (lo as usize, hi as usize);
         match &self.mask {
-            Some(m) => m[s * self.fpixels + lo..=s * self.fpixels + hi]
+            Some(m) => m[s * self.fpixels + fr.start..s * self.fpixels + fr.end]
                 .iter()
                 .filter(|&&v| v != 0)
                 .count(),
-            None => hi - lo + 1,
+            None => fr.len(),
         }
+    }
+
+    /// Pixels rendered in all (ROI and mask).
+    pub fn rendered_pixels(&self) -> usize {
+        (0..self.spixels).map(|s| self.rendered_in_row(s)).sum()
     }
 
     /// Sub-pixel position along one detector axis for pixel index `i` and sub-pixel `sub`:
@@ -483,19 +485,10 @@ mod tests {
     /// across and outside the detector, empty ones, and with a mask.
     #[test]
     fn rendered_in_row_counts_what_is_rendered() {
-        let args = [
-            "-cell",
-            "100",
-            "100",
-            "100",
-            "90",
-            "90",
-            "90",
-            "-default_F",
-            "1",
-        ];
-        let mut argv: Vec<&str> = args.to_vec();
-        argv.extend(["-detpixels_f", "13", "-detpixels_s", "7"]);
+        let argv: Vec<&str> =
+            "-cell 100 100 100 90 90 90 -default_F 1 -detpixels_f 13 -detpixels_s 7"
+                .split_whitespace()
+                .collect();
         let sim = crate::Simulation::from_args(&argv).expect("setup");
         let mut plan = sim.plan().clone();
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
