@@ -240,19 +240,26 @@ impl Simulation {
 
     /// Statistics, integer/PGM/noise images (noise draws continue the run's generator).
     pub fn products(&self, r: &Rendered) -> Result<Products> {
-        if small_products(r) {
-            // a small image: on this thread, without handing it to the pool and back
-            return Ok(self.products_here(r, false, true, true));
-        }
-        pool::install(|| self.products_here(r, true, true, true))
+        self.products_with(r, true, true)
     }
 
-    /// The products, with the pool's threads when `parallel`; `int_pixels` is left empty
-    /// unless `int` (its scale is computed either way); the NaN, infinite and negative pixels
-    /// are counted when `scan` (else left at 0 for the caller to fill in).
-    fn products_here(&self, r: &Rendered, parallel: bool, int: bool, scan: bool) -> Products {
+    /// [`Simulation::products_here`] from any thread: a small image on this one, without
+    /// handing it to the pool and back.
+    fn products_with(&self, r: &Rendered, int: bool, scan: bool) -> Result<Products> {
+        if small_products(r) {
+            return Ok(self.products_here(r, int, scan));
+        }
+        pool::install(|| self.products_here(r, int, scan))
+    }
+
+    /// The products, with the current pool's threads unless the image is small (see
+    /// [`small_products`]); `int_pixels` is left empty unless `int` (its scale is computed
+    /// either way); the NaN, infinite and negative pixels are counted when `scan` (else left
+    /// at 0 for the caller to fill in).
+    fn products_here(&self, r: &Rendered, int: bool, scan: bool) -> Products {
         let o = &self.exp.opts;
         let plan = &self.plan;
+        let parallel = !small_products(r);
         let (stats, int_scale, int_pixels) = if !int {
             let stats = stats::of(plan, r);
             let int_scale = output::int_scale(o.intfile_scale, stats.max_i);
@@ -348,14 +355,8 @@ impl Simulation {
         let bytes = io::float::le_bytes(&r.image);
         let float = || io::stage(floatfile, &|w| w.write_all(&bytes));
         let p = if r.image.len() < THREADED_WRITES {
-            let p = if small_products(r) {
-                self.products_here(r, false, false, true)
-            } else {
-                pool::install(|| self.products_here(r, true, false, true))?
-            };
-            self.refuse_nonfinite(r, &p)?;
-            let others = self.stage_others(r, &p, false, true)?;
-            self.commit_all(r, &p, float(), others, say)?;
+            let p = self.products_with(r, false, true)?;
+            self.commit_outputs(r, &p, float(), false, true, say)?;
             p
         } else {
             let mut lines = Vec::new();
@@ -367,7 +368,7 @@ impl Simulation {
                 let ((float, scan), (p, others)) = rayon::join(
                     || (float(), unusual(&self.plan, &r.image)),
                     || {
-                        let p = self.products_here(r, !small_products(r), false, false);
+                        let p = self.products_here(r, false, false);
                         let others = self.stage_others(r, &p, true, true);
                         (p, others)
                     },
@@ -411,11 +412,11 @@ impl Simulation {
         let bytes = io::float::le_bytes(&r.image);
         let float = io::stage(&self.exp.opts.floatfile, &|w| w.write_all(&bytes));
         if r.image.len() < THREADED_WRITES {
-            return self.commit_outputs(r, p, float, false, say);
+            return self.commit_outputs(r, p, float, false, false, say);
         }
         let mut lines = Vec::new();
         pool::install(|| {
-            self.commit_outputs(r, p, float, true, &mut |l| lines.push(l.to_string()))
+            self.commit_outputs(r, p, float, true, false, &mut |l| lines.push(l.to_string()))
         })??;
         for l in &lines {
             say(l);
@@ -423,18 +424,20 @@ impl Simulation {
         Ok(())
     }
 
-    /// Stage the other outputs beside the staged float image (the SMV images on the current
-    /// pool's threads when `parallel`), put them all in place, then say the reference's lines.
+    /// Refuse an image with NaN or infinite pixels, stage the other outputs beside the staged
+    /// float image (see [`Simulation::stage_others`] for `parallel` and `stream`), put them
+    /// all in place, then say the reference's lines.
     fn commit_outputs(
         &self,
         r: &Rendered,
         p: &Products,
         float: Result<io::Staged>,
         parallel: bool,
+        stream: bool,
         say: &mut dyn FnMut(&str),
     ) -> Result<()> {
         self.refuse_nonfinite(r, p)?;
-        let others = self.stage_others(r, p, parallel, false)?;
+        let others = self.stage_others(r, p, parallel, stream)?;
         self.commit_all(r, p, float, others, say)
     }
 
