@@ -16,13 +16,11 @@
 //! kernel, so `alloc_zeroed` writes nothing, and a freed mapping goes back to the system at
 //! once (`munmap`). Off Linux, or with pages other than 4 KiB, it is the system allocator.
 
+use crate::memory::HUGE_PAGE;
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// Allocations of this many bytes or more get a 2 MiB-aligned mapping of their own.
 const THRESHOLD: usize = HUGE_PAGE;
-
-/// Size of a transparent huge page (x86-64; aarch64 with 4 KiB pages).
-const HUGE_PAGE: usize = 2 << 20;
 
 /// The only base page size this allocator maps for (others: the system allocator).
 const PAGE: usize = 4096;

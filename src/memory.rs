@@ -223,7 +223,7 @@ fn address_space_free() -> Option<Available> {
 }
 
 /// Size of a transparent huge page on x86-64 and most aarch64 kernels.
-const HUGE_PAGE: usize = 2 << 20;
+pub(crate) const HUGE_PAGE: usize = 2 << 20;
 
 /// Ask Linux to back the 2 MiB-aligned interior of a large buffer with transparent huge pages
 /// (`madvise(MADV_HUGEPAGE)`), before it is written: its page faults there are then one per
