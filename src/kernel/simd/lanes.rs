@@ -1261,10 +1261,10 @@ fn vector_corner(plan: &RenderPlan, s: usize, f0: usize) -> V3 {
 /// with -nopolar.
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn first_polarization(plan: &RenderPlan, t: &Tables, frame: &Frame, subs: &[Sub], todo: Bits) -> DL {
-    let mut polar = DL::splat(if plan.nopolar { 1.0 } else { 0.0 });
     if plan.nopolar {
-        return polar;
+        return DL::splat(1.0);
     }
+    let mut polar = DL::splat(0.0);
     let mut pending = todo;
     for sub in subs {
         for src in &t.sources {
