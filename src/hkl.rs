@@ -140,7 +140,9 @@ pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result
     let lines = match text.as_bytes()[mid..].iter().position(|&c| c == b'\n') {
         Some(cut) if text.len() >= 1 << 16 => {
             let (a, b) = text.split_at(mid + cut + 1);
-            let (ra, rb) = rayon::join(|| hkl_lines(path, a, 0), || hkl_lines(path, b, 0));
+            let (ra, rb) = crate::pool::install(|| {
+                rayon::join(|| hkl_lines(path, a, 0), || hkl_lines(path, b, 0))
+            })?;
             let mut first = ra?;
             match rb {
                 Ok(more) => {

@@ -249,7 +249,7 @@ fn run_single(args: &[String]) -> nanobragg::Result<()> {
     let lap = |what: &str| {
         if timing {
             to_stderr(&format!(
-                "timing: {what} {:.1} ms",
+                "timing: {what} {:.2} ms",
                 t0.elapsed().as_secs_f64() * 1e3
             ));
         }

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::options::{Misset, Options, RTD};
 use crate::setup::{self, ImageStages, Shared};
 use crate::vec3::M3;
-use crate::{Simulation, memory, pool};
+use crate::{Simulation, memory};
 use std::sync::{Arc, Mutex};
 
 /// An orientation for a variation.
@@ -203,8 +203,9 @@ impl Prepared {
     /// As [`Prepared::from_args`], with an explicit (negated) time seed.
     pub fn from_args_with_time_seed<S: AsRef<str>>(args: &[S], time_seed: i64) -> Result<Prepared> {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_string()).collect();
-        // on the library's pool: reading a large HKL file is parallel
-        let (shared, base) = pool::install(|| setup::prepare(&args, time_seed))??;
+        // on the calling thread: the pool's threads may still be starting or probing the
+        // memory limits (see `memory::warm`); a large HKL file is read on the pool
+        let (shared, base) = setup::prepare(&args, time_seed)?;
         if let setup::FSource::Text(g) | setup::FSource::Dump(g) = &shared.structure.value {
             crate::plan::validate_grid(g)?;
         }
