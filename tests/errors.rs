@@ -145,15 +145,16 @@ fn malformed_hkl_files_name_the_line() {
         &[("bad.hkl", b"\n\n")],
         &["bad.hkl", "no reflections"],
     );
-    // large files are read in parallel halves: the line numbers stay those of the file, and
-    // the first bad line in file order is the one reported
+    // large files (4 MiB and more) are read in parallel halves: the line numbers stay those
+    // of the file, and the first bad line in file order is the one reported
     let mut big = String::new();
-    for i in 0..8000 {
+    for i in 0..400_000 {
         big.push_str(&format!("{} {} {} 10.5\n", i % 20, (i / 20) % 20, i / 400));
     }
-    let late = big.replacen("7 2 19 10.5", "7 2 19 x", 1);
+    assert!(big.len() >= 4 << 20, "{}", big.len());
+    let late = big.replacen("7 2 919 10.5", "7 2 919 x", 1);
     let late_line = late.lines().position(|l| l.ends_with(" x")).unwrap() + 1;
-    assert!(late_line > 4000, "{late_line}");
+    assert!(late_line > 200_000, "{late_line}");
     fails(
         &args,
         &[("bad.hkl", late.as_bytes())],
