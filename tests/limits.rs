@@ -185,6 +185,22 @@ fn the_memory_limit_variable_is_a_size_or_an_error() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+    // needs under 1 MiB skip the probe of available memory, not the variable: a ±20 HKL grid
+    // (911 kB with its f32 copy) is refused under 500K
+    let dir = Scratch::new("memvar-small");
+    std::fs::write(dir.join("small.hkl"), "-20 -20 -20 1\n20 20 20 1\n").unwrap();
+    let args = "-cell 100 100 100 90 90 90 -hkl small.hkl -N 2 -detpixels 8 -nonoise -nopgm";
+    let o = cli(dir.path(), args, &[("NANOBRAGG_MEMORY_LIMIT", "500K")]);
+    refused(
+        &o,
+        dir.path(),
+        &[
+            "structure-factor grid of 911 kB",
+            "512 kB this run may use (NANOBRAGG_MEMORY_LIMIT)",
+        ],
+    );
+    let o = cli(dir.path(), args, &[("NANOBRAGG_MEMORY_LIMIT", "2M")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let dir = Scratch::new("memvar-big");
     let o = cli(
         dir.path(),
