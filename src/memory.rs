@@ -268,7 +268,7 @@ fn huge_interior(start: usize, bytes: usize) -> Option<(usize, usize)> {
 /// less would not mean it fails, and the run's first checks (sampling tables, a small HKL
 /// grid) need not wait for the probe (~0.4 ms, made on a worker thread while the command line
 /// is read).
-pub const UNPROBED_NEED: u128 = 1 << 20;
+const UNPROBED_NEED: u128 = 1 << 20;
 
 /// Err with `message(need, limit)` (sizes for people, and the limit's source) when `need`
 /// bytes exceed what the run may use; `None` for `need` is a count that overflowed.
