@@ -1032,6 +1032,21 @@ impl Splats {
         let d: [F32; 3] = per_axis!(|k| dd[k] + self.d[k]);
         Sub { dd, d, dr }
     }
+
+    /// [`Splats::radial`] of every shift, in `geos` (sized once per thread and run, then
+    /// overwritten: no per-vector pushes).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn radial_all<'a>(&self, shifts: &[[F32; 3]], geos: &'a mut Vec<Geo>) -> &'a [Geo] {
+        let zero = Geo {
+            inv: F32::ZERO,
+            dr: F32::ZERO,
+        };
+        geos.resize(shifts.len(), zero);
+        for (g, dp) in geos.iter_mut().zip(shifts) {
+            *g = self.radial(dp);
+        }
+        geos
+    }
 }
 
 /// Lanes of `todo` whose scattering vector passes the resolution cut for source `src`.
@@ -1106,15 +1121,7 @@ fn render_vec_fast(
     let use_proj = !t.proj.is_empty() && plan.dmin <= 0.0;
     let c = frame.splats();
     if use_proj {
-        // (sized once per thread and run, then overwritten: no per-vector pushes)
-        let zero = Geo {
-            inv: F32::ZERO,
-            dr: F32::ZERO,
-        };
-        geos.resize(t.sub_shifts.len(), zero);
-        for (g, dp) in geos.iter_mut().zip(&t.sub_shifts) {
-            *g = c.radial(dp);
-        }
+        c.radial_all(&t.sub_shifts, geos);
     }
     let stride = match (use_proj, plan.thick != 0.0) {
         (false, _) => 1,
@@ -1162,7 +1169,6 @@ fn render_vec_fast(
     let mut scaled = DL::splat(0.0);
     let mut tiny = F32::ZERO;
     let f2_default = splat(t.f2_default);
-    let sq3 = t.sq3;
     let dref = frame.d.map(f64x4::splat);
     // The steps of every source are one table, source after source; without a resolution cut
     // (whose live lanes depend on the source) they are summed as one run, so steps pair across
@@ -1204,7 +1210,7 @@ fn render_vec_fast(
         }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
         scaled = scaled
-            + match (grid, plan.dmin > 0.0, sq3) {
+            + match (grid, plan.dmin > 0.0, t.sq3) {
                 (None, false, true) => sum_steps::<false, false, true>(args, grid),
                 (None, false, false) => sum_steps::<false, false, false>(args, grid),
                 (None, true, true) => sum_steps::<false, true, true>(args, grid),
@@ -1316,17 +1322,12 @@ fn render_vec_proj(
     let frame = Frame::new(per_axis!(|k| corner[k] + off0[k]));
     let c = frame.splats();
     let dp = &t.sub_shifts[0];
-    let geo = c.radial(dp);
+    let geo;
     let geos: &[Geo] = if t.sub_shifts.len() == 1 {
+        geo = c.radial(dp);
         std::slice::from_ref(&geo)
     } else {
-        // (sized once per thread and run, then overwritten: no per-vector pushes)
-        scratch.resize(t.sub_shifts.len(), geo);
-        for (g, dp) in scratch.iter_mut().zip(&t.sub_shifts).skip(1) {
-            *g = c.radial(dp);
-        }
-        scratch[0] = geo;
-        scratch
+        c.radial_all(&t.sub_shifts, scratch)
     };
     let sub = c.lanes(dp);
     let omega = omega64(plan, DL::splat(frame.r) + DL::from_f32(sub.dr));
