@@ -143,9 +143,13 @@ pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result
     // large files are read in two halves in parallel (split at a line end); the first error
     // in file order wins
     let mid = text.len() / 2;
-    let split = text.len() >= SPLIT_TEXT && crate::pool::get(None)?.current_num_threads() > 1;
-    let lines = match text.as_bytes()[mid..].iter().position(|&c| c == b'\n') {
-        Some(cut) if split => {
+    let cut = if text.len() >= SPLIT_TEXT && crate::pool::get(None)?.current_num_threads() > 1 {
+        text.as_bytes()[mid..].iter().position(|&c| c == b'\n')
+    } else {
+        None
+    };
+    let lines = match cut {
+        Some(cut) => {
             let (a, b) = text.split_at(mid + cut + 1);
             let (ra, rb) = crate::pool::install(|| {
                 rayon::join(|| hkl_lines(path, a, 0), || hkl_lines(path, b, 0))

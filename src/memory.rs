@@ -93,8 +93,8 @@ fn probe() -> Probe {
 
 /// The latest probe and whether a thread is making one. A thread that finds the probe stale
 /// while another makes one waits for that one (the command-line program starts a probe on a
-/// worker thread while the set-up, itself on a worker, reaches its first memory check): no
-/// probe is made twice at once.
+/// worker thread while the set-up reaches its image buffers' memory check): no probe is made
+/// twice at once.
 struct ProbeSlot {
     state: std::sync::Mutex<(Option<(std::time::Instant, Probe)>, bool)>,
     done: std::sync::Condvar,
