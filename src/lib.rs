@@ -51,6 +51,7 @@ pub mod rng;
 pub mod series;
 pub mod setup;
 pub mod sources;
+mod spare;
 pub mod stats;
 pub mod vec3;
 

@@ -382,7 +382,8 @@ fn drive(
     let f = plan.fpixels;
     let first = range.start;
     let rows = range.len();
-    let mut image = vec![0f32; f * rows];
+    // (zeroed; made ready during the set-up when a worker was free, see `spare`)
+    let mut image = crate::spare::take(f * rows);
     // (the rows are written in any order: one fault per 2 MiB, see advise_huge_pages)
     crate::memory::advise_huge_pages(&mut image);
     let with_stats = !kernel.exact();
