@@ -2354,9 +2354,16 @@ fn nearest(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]) ->
     // offsets from the grid's first entry, clamped to the padding planes (−1 and range), which
     // hold default_F; the padded table has range + 2 entries per axis
     let mut dh = [F32::ZERO; 3];
+    let mut outside = F32::ZERO;
     for k in 0..3 {
         let d = rx[k] + splat((hi[k] - g.min[k] as f64) as f32);
+        outside |= d.simd_lt(F32::ZERO) | d.simd_gt(splat((g.range[k] - 1) as f32));
         dh[k] = d.fast_max(splat(-1.0)).fast_min(splat(g.range[k] as f32)) + F32::ONE;
+    }
+    // every lane beyond the file's indices (most of a detector's outer part) reads the
+    // padding: default_F, without the gather's wait for memory
+    if outside.all() {
+        return splat(t.f_default);
     }
     let idx = dh[0]
         .mul_add(splat((g.range[1] + 2) as f32), dh[1])
@@ -2374,13 +2381,17 @@ fn nearest_i32(g: &crate::hkl::HklGrid, t: &Tables, hi: &[f64; 3], rx: &[F32; 3]
         dh[k] = base + rx[k].round_int();
         inside &= dh[k].simd_gt(I32::splat(-1)) & dh[k].simd_lt(I32::splat(g.range[k]));
     }
+    let inside_f: F32 = wide::bytemuck::cast(inside);
+    // as in `nearest`: no lane inside the grid, no lookups
+    if !inside_f.any() {
+        return splat(t.f_default);
+    }
     let idx = (dh[0] * I32::splat(g.range[1] + 1) + dh[1]) * I32::splat(g.range[2] + 1) + dh[2];
     let idx = (idx & inside).to_array();
     let vals = F32::from(std::array::from_fn::<f32, LANES, _>(|l| {
         grid32[idx[l] as usize]
     }));
-    let inside: F32 = wide::bytemuck::cast(inside);
-    inside.select(vals, splat(t.f_default))
+    inside_f.select(vals, splat(t.f_default))
 }
 
 /// Kahn polarization factor for the eight lanes, without trigonometry:
@@ -2727,6 +2738,92 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The structure-factor lookups, padded ([`nearest`]) and unpadded ([`nearest_i32`], for
+    /// grids of 2^24 entries or more), give each lane the grid's value inside the file's
+    /// indices and default_F outside, for vectors wholly inside, wholly outside (no memory is
+    /// read then) and across the edges.
+    #[test]
+    fn lookups_give_the_grid_inside_and_default_f_outside() {
+        let argv = [
+            "-hkl",
+            "tests/data/golden/inputs/P1_cubic.hkl",
+            "-default_F",
+            "7",
+            "-cell",
+            "100",
+            "100",
+            "100",
+            "90",
+            "90",
+            "90",
+            "-N",
+            "5",
+            "-detpixels",
+            "32",
+        ];
+        let sim = crate::Simulation::from_args(&argv).expect("setup");
+        let prep = Prepared::new(sim.plan());
+        let g = prep.plan.hkl.as_ref().expect("a grid");
+        let padded = Tables::new(&prep);
+        assert!(padded.padded);
+        // the same values without the padding, laid out as the f64 grid
+        let d = g.range.map(|r| (r + 1) as usize);
+        let mut plain = Tables::new(&prep);
+        plain.padded = false;
+        plain.grid32 = vec![f32::NAN; d[0] * d[1] * d[2]];
+        let at = |h: i32, k: i32, l: i32| {
+            ((h as usize + 1) * (d[1] + 1) + k as usize + 1) * (d[2] + 1) + l as usize + 1
+        };
+        for h in 0..g.range[0] {
+            for k in 0..g.range[1] {
+                for l in 0..g.range[2] {
+                    plain.grid32[(h as usize * d[1] + k as usize) * d[2] + l as usize] =
+                        padded.grid32[at(h, k, l)];
+                }
+            }
+        }
+        let want = |h: i32, k: i32, l: i32| {
+            let r = [h - g.min[0], k - g.min[1], l - g.min[2]];
+            if (0..3).all(|a| r[a] >= 0 && r[a] < g.range[a]) {
+                padded.grid32[at(r[0], r[1], r[2])]
+            } else {
+                // default_F, scaled as the grid's values are
+                padded.f_default
+            }
+        };
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: i32| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as i32
+        };
+        let (mut outside, mut mixed, mut inside) = (0, 0, 0);
+        for _ in 0..20_000 {
+            // reference indices around the grid (-12..12 here), lanes within a few of them
+            let spread = [2, 5, 12][next(3) as usize];
+            let hi = [0; 3].map(|_| (next(61) - 30) as f64);
+            let off: [[i32; LANES]; 3] = [0; 3].map(|_| [0; LANES].map(|_| next(2 * spread + 1) - spread));
+            let rx = per_axis!(|k| F32::from(off[k].map(|o| o as f32)));
+            let a = nearest(g, &padded, &hi, &rx).to_array();
+            let b = nearest(g, &plain, &hi, &rx).to_array();
+            let mut n_in = 0;
+            for l in 0..LANES {
+                let hkl = per_axis!(|k| hi[k] as i32 + off[k][l]);
+                let w = want(hkl[0], hkl[1], hkl[2]);
+                n_in += usize::from((0..3).all(|k| hkl[k] >= g.min[k] && hkl[k] <= g.max[k]));
+                assert_eq!(a[l].to_bits(), w.to_bits(), "padded, {hkl:?}");
+                assert_eq!(b[l].to_bits(), w.to_bits(), "unpadded, {hkl:?}");
+            }
+            match n_in {
+                0 => outside += 1,
+                n if n == LANES => inside += 1,
+                _ => mixed += 1,
+            }
+        }
+        assert!(outside > 1000 && mixed > 1000 && inside > 100, "{outside} {mixed} {inside}");
     }
 
     #[test]
