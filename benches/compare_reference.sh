@@ -15,6 +15,10 @@
 #   NB_RUST_BIN=…   this program's binary (default: target/release/nanoBragg, built if missing;
 #                   e.g. the AVX-512 build, see README)
 #   ONLY=name       one case
+#   REF_ONE=1       also time the reference on one thread (OMP_NUM_THREADS=1) in the same
+#                   alternation and report its own 1→THREADS speed-up: what the machine's cores
+#                   give a program whose run is almost all parallel work (off by default: it
+#                   adds a long single-threaded reference run per case and run)
 #
 # Each run starts in the case's folder with no output files from an earlier run (both
 # programs write float.bin and intimage.img there). Reported per case: median wall-clock
@@ -61,7 +65,8 @@ time_run() {
 echo "reference: $NB_C_BIN"
 echo "this:      $NB_RUST_BIN"
 echo "runs: $RUNS alternating; threads: $THREADS; cores: ${CPUS:-any}; machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-printf '%-26s %10s %10s %8s %11s %8s %14s %12s\n' case ref_ms this_ms ratio this_1t_ms 1t/Nt correlation sum_ratio-1
+printf '%-26s %10s %10s %8s %11s %8s %14s %12s%s\n' case ref_ms this_ms ratio this_1t_ms 1t/Nt correlation sum_ratio-1 \
+    "$([[ -n "${REF_ONE:-}" ]] && printf ' %11s %8s' ref_1t_ms ref_1t/Nt)"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 while IFS=$'\t' read -r name args; do
@@ -70,11 +75,14 @@ while IFS=$'\t' read -r name args; do
     dir="$scratch/$name"; mkdir -p "$dir"; cp "$GOLDEN"/inputs/* "$dir"/; chmod u+w "$dir"/*
     cd "$dir"
     read -r -a argv <<<"$args"
-    ref=(); this=(); one=()
+    ref=(); this=(); one=(); ref_one=()
     for _ in $(seq "$RUNS"); do
         ref+=("$(time_run OMP_NUM_THREADS="$THREADS" "$NB_C_BIN" "${argv[@]}")")
         this+=("$(time_run RAYON_NUM_THREADS="$THREADS" "$NB_RUST_BIN" "${argv[@]}")")
         one+=("$(time_run RAYON_NUM_THREADS=1 "$NB_RUST_BIN" "${argv[@]}")")
+        if [[ -n "${REF_ONE:-}" ]]; then
+            ref_one+=("$(time_run OMP_NUM_THREADS=1 "$NB_C_BIN" "${argv[@]}")")
+        fi
     done
     # accuracy: the reference's image against this program's, through the parity tool
     time_run OMP_NUM_THREADS="$THREADS" "$NB_C_BIN" "${argv[@]}" >/dev/null
@@ -86,7 +94,10 @@ while IFS=$'\t' read -r name args; do
     corr=$(sed -n 's/.*"correlation": \([^,]*\),.*/\1/p' <<<"$m")
     sr=$(sed -n 's/.*"sum_ratio": \([^,]*\),.*/\1/p' <<<"$m")
     mr=$(median "${ref[@]}"); mt=$(median "${this[@]}"); m1=$(median "${one[@]}")
-    awk -v n="$name" -v r="$mr" -v t="$mt" -v o="$m1" -v c="$corr" -v s="$sr" 'BEGIN {
-        printf "%-26s %10.1f %10.1f %7.1fx %11.1f %7.2fx %14.10f %+12.2e\n", n, r/1000, t/1000, r/t, o/1000, o/t, c, s-1 }'
+    r1=0; [[ -n "${REF_ONE:-}" ]] && r1=$(median "${ref_one[@]}")
+    awk -v n="$name" -v r="$mr" -v t="$mt" -v o="$m1" -v c="$corr" -v s="$sr" -v r1="$r1" 'BEGIN {
+        printf "%-26s %10.1f %10.1f %7.1fx %11.1f %7.2fx %14.10f %+12.2e", n, r/1000, t/1000, r/t, o/1000, o/t, c, s-1
+        if (r1 > 0) printf " %11.1f %7.2fx", r1/1000, r1/r
+        printf "\n" }'
     cd - >/dev/null
 done < "$GOLDEN/perf_cases.tsv"
