@@ -222,6 +222,13 @@ fn address_space_free() -> Option<Available> {
     })
 }
 
+/// Whether `bytes` more of address space fit under `ulimit -v` (RLIMIT_AS) and no
+/// `NANOBRAGG_MEMORY_LIMIT` is set: the check for memory that is reserved, not written (see
+/// `spare`), made without waiting for the probe of available memory.
+pub(crate) fn reservable(bytes: u128) -> bool {
+    std::env::var_os(LIMIT_VAR).is_none() && address_space_free().is_none_or(|a| bytes <= a.bytes)
+}
+
 /// Size of a transparent huge page on x86-64 and most aarch64 kernels.
 pub(crate) const HUGE_PAGE: usize = 2 << 20;
 

@@ -1,20 +1,23 @@
 //! A zeroed image buffer made ready on an idle worker thread while the set-up goes on.
 //!
 //! A render's first row is rendered alone, before the others (see `kernel::drive`), and its
-//! first write to the fresh image buffer waits for the kernel to zero that memory: one 2 MiB
-//! page with the program's allocator, ~0.3-0.5 ms on the project's 2-core VM, where a first
-//! touch of memory is dear. With more than one worker thread, one of them is idle while the
-//! command line and input files are read on the calling thread; [`start`] has it allocate the
-//! image and write to its first pages then, and the render [`take`]s that buffer instead of a
-//! new one. The contents are the same (zeros); only the time of the page faults moves.
+//! first write to the fresh image buffer waits for the kernel to map and zero that memory:
+//! one 2 MiB page with the program's allocator, ~0.3-0.5 ms on the project's 2-core VM, where
+//! a first touch of memory is dear. With more than one worker thread, one of them is idle
+//! while the command line and input files are read on the calling thread; [`start`] has it
+//! allocate the image and then ask Linux to map its first pages (`MADV_POPULATE_WRITE`, which
+//! changes no contents), and the render [`take`]s that buffer instead of a new one. The
+//! buffer is handed over as soon as it is allocated: the mapping may still be under way, and
+//! the render's own writes go on beside it.
 //!
 //! One spare at a time, for the process. A render of another size drops it and allocates its
 //! own. With one worker thread nothing is done ahead: that thread is the one that renders.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-/// At most this many bytes of the spare are written ahead (the rest is faulted in by the
-/// render, spread over its threads): the writes must end within the set-up they hide behind.
+/// At most this many bytes of the spare are mapped ahead (the rest is faulted in by the
+/// render, spread over its threads).
 const AHEAD: usize = 4 << 20;
 
 /// The spare's state, for process `pid` (a child of `fork()` has no worker filling it).
@@ -25,17 +28,19 @@ struct Slot {
 
 enum State {
     Idle,
-    /// A worker will fill a buffer of this many floats (unless it is taken first).
+    /// A worker will allocate a buffer of this many floats (unless it is taken first).
     Queued(usize),
-    /// A worker is filling the buffer.
-    Filling,
+    /// A worker is allocating the buffer.
+    Allocating,
     Ready(Vec<f32>),
 }
 
-/// A slot for one spare buffer and the signal that its fill ended.
+/// A slot for one spare buffer and the signal that its allocation ended.
 struct Spare {
     slot: Mutex<Slot>,
-    filled: Condvar,
+    allocated: Condvar,
+    /// Buffers whose first pages were mapped ahead (for the tests).
+    populated: AtomicUsize,
 }
 
 /// The process's spare.
@@ -59,7 +64,8 @@ impl Spare {
                 pid: 0,
                 state: State::Idle,
             }),
-            filled: Condvar::new(),
+            allocated: Condvar::new(),
+            populated: AtomicUsize::new(0),
         }
     }
 
@@ -97,8 +103,8 @@ impl Spare {
 
     fn take(&self, len: usize) -> Vec<f32> {
         let mut s = self.slot();
-        while matches!(s.state, State::Filling) {
-            s = self.filled.wait(s).unwrap_or_else(|e| e.into_inner());
+        while matches!(s.state, State::Allocating) {
+            s = self.allocated.wait(s).unwrap_or_else(|e| e.into_inner());
         }
         // a queued fill is not waited for (the render may run on the pool's last free
         // thread): it finds the slot idle and does nothing; a spare of another length is dropped
@@ -118,9 +124,9 @@ impl Spare {
             if !matches!(s.state, State::Queued(l) if l == len) {
                 return;
             }
-            s.state = State::Filling;
+            s.state = State::Allocating;
         }
-        // back to idle or ready (and a waiting render woken) however this ends
+        // ready (or idle again), and a waiting render woken, however the allocation ends
         struct Done<'a>(&'a Spare, Option<Vec<f32>>);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
@@ -129,25 +135,60 @@ impl Spare {
                     Some(v) => State::Ready(v),
                     None => State::Idle,
                 };
-                self.0.filled.notify_all();
+                self.0.allocated.notify_all();
             }
         }
         let mut done = Done(self, None);
-        let bytes = (len as u128).checked_mul(4);
-        // a buffer the run may not have is left to the run's own memory check to refuse
-        if crate::memory::refuse_beyond(bytes, |_, _| String::new()).is_err() {
+        let Some(v) = zeroed(len) else {
             return;
-        }
-        let mut v = vec![0f32; len];
-        let ahead = len.min(AHEAD / 4);
-        // one write per 4 KiB page; volatile, as the compiler may drop a store of the zero
-        // that a zeroed allocation already holds
-        for i in (0..ahead).step_by(1024) {
-            // SAFETY: `i < len`, inside the buffer this function owns.
-            unsafe { std::ptr::write_volatile(v.as_mut_ptr().add(i), 0.0) };
-        }
+        };
+        let ahead = (v.as_ptr() as usize, len.min(AHEAD / 4) * 4);
         done.1 = Some(v);
+        drop(done);
+        populate(ahead.0, ahead.1);
+        self.populated.fetch_add(1, Ordering::Release);
     }
+}
+
+/// A zeroed buffer of `len` floats, or `None` when it would pass the address-space limit or
+/// the allocation fails (the run's own memory check then decides, and says why). Only
+/// reserved here: the system maps zero pages when they are first written.
+fn zeroed(len: usize) -> Option<Vec<f32>> {
+    let layout = std::alloc::Layout::array::<f32>(len).ok()?;
+    if layout.size() == 0 || !crate::memory::reservable(layout.size() as u128) {
+        return None;
+    }
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<f32>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` was allocated by the global allocator with `Vec<f32>`'s layout for `len`
+    // elements, all initialised (zero bits are 0.0).
+    Some(unsafe { Vec::from_raw_parts(p, len, len) })
+}
+
+/// Ask Linux to map the pages of `bytes` bytes at address `at` for writing, now
+/// (`MADV_POPULATE_WRITE`, Linux 5.14 and later; elsewhere nothing is done).
+fn populate(at: usize, bytes: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let from = at / PAGE * PAGE;
+        let to = at.saturating_add(bytes).next_multiple_of(PAGE);
+        // SAFETY: populating maps pages and changes no byte in them; the range may meanwhile
+        // be the render's (it owns the buffer once taken), whose writes it does not disturb,
+        // or unmapped (then madvise fails, which is ignored).
+        unsafe {
+            libc::madvise(
+                from as *mut libc::c_void,
+                to - from,
+                libc::MADV_POPULATE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (at, bytes);
 }
 
 #[cfg(test)]
@@ -155,11 +196,11 @@ mod tests {
     use super::*;
 
     impl Spare {
-        /// Wait until no fill is queued or running (the test's pool has idle threads).
+        /// Wait until no allocation is queued or running (the test's pool has idle threads).
         fn settle(&self) {
             let mut s = self.slot();
-            while matches!(s.state, State::Queued(_) | State::Filling) {
-                s = self.filled.wait(s).unwrap_or_else(|e| e.into_inner());
+            while matches!(s.state, State::Queued(_) | State::Allocating) {
+                s = self.allocated.wait(s).unwrap_or_else(|e| e.into_inner());
             }
         }
 
@@ -171,19 +212,46 @@ mod tests {
         }
     }
 
+    /// Pages of `bytes` bytes at `at` that are mapped (`mincore`).
+    #[cfg(target_os = "linux")]
+    fn resident_pages(at: usize, bytes: usize) -> usize {
+        let from = at / 4096 * 4096;
+        let pages = (at + bytes - from).div_ceil(4096);
+        let mut v = vec![0u8; pages];
+        // SAFETY: `v` has one byte per page of the range, which lies in a live allocation.
+        let r = unsafe { libc::mincore(from as *mut libc::c_void, pages * 4096, v.as_mut_ptr()) };
+        assert_eq!(r, 0);
+        v.iter().filter(|&&b| b & 1 != 0).count()
+    }
+
     #[test]
-    fn a_spare_of_the_renders_size_is_handed_over_zeroed() {
+    fn a_spare_of_the_renders_size_is_handed_over_zeroed_with_its_first_pages_mapped() {
         static S: Spare = Spare::new();
         crate::pool::with_threads(2, || {
-            let n = 3 << 20; // 12 MiB: more than is written ahead
+            // 40 MiB: more than is mapped ahead, and more than glibc ever serves from memory
+            // it has used before (32 MiB at most), so the pages start unmapped
+            let n = 10 << 20;
             S.start(n);
             S.settle();
-            let spare = S.ready().expect("the worker filled the spare");
+            let spare = S.ready().expect("the worker allocated the spare");
             let v = S.take(n);
             assert_eq!((v.as_ptr(), v.len()), (spare, n));
+            while S.populated.load(Ordering::Acquire) == 0 {
+                std::thread::yield_now();
+            }
+            // (before the contents are read: a read maps pages too)
+            #[cfg(target_os = "linux")]
+            {
+                let at = v.as_ptr() as usize;
+                let ahead = resident_pages(at, AHEAD);
+                assert!(ahead >= AHEAD / 4096, "{ahead} pages mapped ahead");
+                // the rest is left to the render
+                let rest = resident_pages(at + AHEAD + 4096, 4 << 20);
+                assert_eq!(rest, 0, "pages mapped beyond what was asked");
+            }
             assert!(v.iter().all(|&x| x.to_bits() == 0));
-            assert!(S.ready().is_none());
             // taken: the next render of the size allocates its own
+            assert!(S.ready().is_none());
             let w = S.take(n);
             assert_ne!(w.as_ptr(), v.as_ptr());
         });

@@ -237,7 +237,9 @@ impl Ledger<'_> {
             self.first_trigger = Some(*t);
         }
         self.rank += self.plan.rendered_in_row(s);
-        self.row_stats[s - self.first] = d.stats;
+        // (rows are accepted in order, each once)
+        debug_assert_eq!(s - self.first, self.row_stats.len());
+        self.row_stats.push(d.stats);
         let changed = d.exit != self.state;
         self.state = d.exit;
         changed
@@ -414,7 +416,7 @@ fn drive(
         omega_terms: mode.keep.then(OmegaTerms::default),
         rank: 0,
         first,
-        row_stats: vec![Default::default(); rows],
+        row_stats: Vec::with_capacity(rows),
     };
     let threads = pool.as_ref().map_or(1, |p| p.current_num_threads().max(1));
     let mut cancelled = false;
@@ -424,7 +426,10 @@ fn drive(
     };
     if let Some(pool) = parallel {
         let slots: Vec<Mutex<&mut [f32]>> = image.chunks_mut(f.max(1)).map(Mutex::new).collect();
-        let results: Vec<Mutex<Option<RowDone>>> = (0..rows).map(|_| Mutex::new(None)).collect();
+        // boxed: the slots are made here, on the one thread, before any row; the results,
+        // ~170 bytes a row, are written by the workers
+        let results: Vec<Mutex<Option<Box<RowDone>>>> =
+            (0..rows).map(|_| Mutex::new(None)).collect();
         let finished: Vec<AtomicBool> = (0..rows).map(|_| AtomicBool::new(false)).collect();
         let caller = std::thread::current();
         // a caller that is itself one of the pool's threads runs its share of the broadcast
@@ -470,7 +475,7 @@ fn drive(
                         if d.exit != entry {
                             halt.fetch_min(s, Ordering::AcqRel);
                         }
-                        *results[s].lock().unwrap_or_else(|e| e.into_inner()) = Some(d);
+                        *results[s].lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(d));
                         finished[s].store(true, Ordering::Release);
                     }
                 });
@@ -483,7 +488,7 @@ fn drive(
                             .unwrap_or_else(|e| e.into_inner())
                             .take()
                             .expect("a finished row has a result");
-                        changed = ledger.accept(first + accepted, d);
+                        changed = ledger.accept(first + accepted, *d);
                         accepted += 1;
                         if changed {
                             break;
