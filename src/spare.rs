@@ -273,6 +273,41 @@ mod tests {
     }
 
     #[test]
+    fn a_render_before_the_worker_allocates_its_own_and_the_late_fill_does_nothing() {
+        static S: Spare = Spare::new();
+        crate::pool::with_threads(2, || {
+            let pool = crate::pool::get(None).expect("pool");
+            // both workers held, so the fill stays queued
+            let (hold, wait) = std::sync::mpsc::channel::<()>();
+            let wait = std::sync::Arc::new(Mutex::new(wait));
+            let held = std::sync::Arc::new(AtomicUsize::new(0));
+            for _ in 0..2 {
+                let (wait, held) = (wait.clone(), held.clone());
+                pool.spawn(move || {
+                    held.fetch_add(1, Ordering::AcqRel);
+                    let _ = wait.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                });
+            }
+            while held.load(Ordering::Acquire) < 2 {
+                std::thread::yield_now();
+            }
+            S.start(5000);
+            assert!(matches!(S.slot().state, State::Queued(5000)));
+            let v = S.take(5000);
+            assert_eq!(v.len(), 5000);
+            assert!(v.iter().all(|&x| x.to_bits() == 0));
+            assert!(matches!(S.slot().state, State::Idle));
+            // the queued fill, when it runs, finds the slot idle: no spare is made after all
+            S.fill(5000);
+            assert!(matches!(S.slot().state, State::Idle));
+            assert_eq!(S.populated.load(Ordering::Acquire), 0);
+            for _ in 0..2 {
+                let _ = hold.send(());
+            }
+        });
+    }
+
+    #[test]
     fn nothing_is_prepared_ahead_with_one_thread() {
         static S: Spare = Spare::new();
         crate::pool::with_threads(1, || {
