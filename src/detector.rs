@@ -301,6 +301,11 @@ pub fn place(d: &mut Detector, rot: &V3, pix0_override: Option<V3>) {
 }
 
 impl Detector {
+    /// Pixels of the image (fast × slow; 0 for a negative count).
+    pub fn pixels(&self) -> usize {
+        self.fpixels.max(0) as usize * self.spixels.max(0) as usize
+    }
+
     /// Beam direction in the detector frame (the "XDS incident beam" line).
     pub fn beam_in_detector_frame(&self) -> V3 {
         [

@@ -39,7 +39,7 @@ fn mapped(layout: &Layout) -> bool {
 }
 
 /// The system's page size, read once (`sysconf`; 0 when unknown).
-fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static SIZE: AtomicUsize = AtomicUsize::new(usize::MAX);
     let s = SIZE.load(Ordering::Relaxed);

@@ -223,8 +223,7 @@ impl Prepared {
 
     /// Pixels of every image (fast × slow).
     pub fn base_pixels(&self) -> usize {
-        let d = &self.shared.geometry.value;
-        d.fpixels.max(0) as usize * d.spixels.max(0) as usize
+        self.shared.geometry.value.pixels()
     }
 
     /// The command line's options.

@@ -13,6 +13,7 @@
 //! One spare at a time, for the process. A render of another size drops it and allocates its
 //! own. With one worker thread nothing is done ahead: that thread is the one that renders.
 
+#[cfg(test)]
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
@@ -39,7 +40,8 @@ enum State {
 struct Spare {
     slot: Mutex<Slot>,
     allocated: Condvar,
-    /// Buffers whose first pages were mapped ahead (for the tests).
+    /// Buffers whose first pages were mapped ahead.
+    #[cfg(test)]
     populated: AtomicUsize,
 }
 
@@ -65,6 +67,7 @@ impl Spare {
                 state: State::Idle,
             }),
             allocated: Condvar::new(),
+            #[cfg(test)]
             populated: AtomicUsize::new(0),
         }
     }
@@ -146,6 +149,7 @@ impl Spare {
         done.1 = Some(v);
         drop(done);
         populate(ahead.0, ahead.1);
+        #[cfg(test)]
         self.populated.fetch_add(1, Ordering::Release);
     }
 }
@@ -173,9 +177,12 @@ fn zeroed(len: usize) -> Option<Vec<f32>> {
 fn populate(at: usize, bytes: usize) {
     #[cfg(target_os = "linux")]
     {
-        const PAGE: usize = 4096;
-        let from = at / PAGE * PAGE;
-        let to = at.saturating_add(bytes).next_multiple_of(PAGE);
+        let page = crate::huge_alloc::page_size();
+        if page == 0 {
+            return;
+        }
+        let from = at / page * page;
+        let to = at.saturating_add(bytes).next_multiple_of(page);
         // SAFETY: populating maps pages and changes no byte in them; the range may meanwhile
         // be the render's (it owns the buffer once taken), whose writes it does not disturb,
         // or unmapped (then madvise fails, which is ignored).
@@ -215,11 +222,12 @@ mod tests {
     /// Pages of `bytes` bytes at `at` that are mapped (`mincore`).
     #[cfg(target_os = "linux")]
     fn resident_pages(at: usize, bytes: usize) -> usize {
-        let from = at / 4096 * 4096;
-        let pages = (at + bytes - from).div_ceil(4096);
+        let page = crate::huge_alloc::page_size();
+        let from = at / page * page;
+        let pages = (at + bytes - from).div_ceil(page);
         let mut v = vec![0u8; pages];
         // SAFETY: `v` has one byte per page of the range, which lies in a live allocation.
-        let r = unsafe { libc::mincore(from as *mut libc::c_void, pages * 4096, v.as_mut_ptr()) };
+        let r = unsafe { libc::mincore(from as *mut libc::c_void, pages * page, v.as_mut_ptr()) };
         assert_eq!(r, 0);
         v.iter().filter(|&&b| b & 1 != 0).count()
     }
@@ -243,10 +251,11 @@ mod tests {
             #[cfg(target_os = "linux")]
             {
                 let at = v.as_ptr() as usize;
+                let page = crate::huge_alloc::page_size();
                 let ahead = resident_pages(at, AHEAD);
-                assert!(ahead >= AHEAD / 4096, "{ahead} pages mapped ahead");
+                assert!(ahead >= AHEAD / page, "{ahead} pages mapped ahead");
                 // the rest is left to the render
-                let rest = resident_pages(at + AHEAD + 4096, 4 << 20);
+                let rest = resident_pages(at + AHEAD + page, 4 << 20);
                 assert_eq!(rest, 0, "pages mapped beyond what was asked");
             }
             assert!(v.iter().all(|&x| x.to_bits() == 0));

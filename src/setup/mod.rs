@@ -224,9 +224,7 @@ pub fn prepare(args: &[String], time_seed: i64) -> Result<(Shared, ImageStages)>
     let sampling = stages::sampling(o)?;
     let geometry = stages::geometry(o, detector.value.clone())?;
     // the image buffer's first pages, faulted in by an idle worker while the rest is set up
-    crate::spare::start(
-        geometry.value.fpixels.max(0) as usize * geometry.value.spixels.max(0) as usize,
-    );
+    crate::spare::start(geometry.value.pixels());
     // the command line's image: its crystal comes before the structure factors
     let interp_auto = image::interpolation(o, 1);
     let matrix = match &o.matfile {

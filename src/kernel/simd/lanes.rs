@@ -2746,23 +2746,9 @@ mod tests {
     /// read then) and across the edges.
     #[test]
     fn lookups_give_the_grid_inside_and_default_f_outside() {
-        let argv = [
-            "-hkl",
-            "tests/data/golden/inputs/P1_cubic.hkl",
-            "-default_F",
-            "7",
-            "-cell",
-            "100",
-            "100",
-            "100",
-            "90",
-            "90",
-            "90",
-            "-N",
-            "5",
-            "-detpixels",
-            "32",
-        ];
+        let argv: Vec<&str> = "-hkl tests/data/golden/inputs/P1_cubic.hkl -default_F 7 -cell 100 100 100 90 90 90 -N 5 -detpixels 32"
+            .split_whitespace()
+            .collect();
         let sim = crate::Simulation::from_args(&argv).expect("setup");
         let prep = Prepared::new(sim.plan());
         let g = prep.plan.hkl.as_ref().expect("a grid");
