@@ -178,30 +178,37 @@ pub(crate) fn to_stderr(line: &str) {
 
 /// On SIGINT or SIGTERM: remove the run's temporary files (never a half-written output, no
 /// hidden leftovers) and exit with 128 + the signal number, as a shell reports it.
-fn handle_signals() {
+///
+/// The thread that waits for the signals is the program's first: before it waits, it probes
+/// the memory limits (`memory::warm`, ~0.3 ms), so that the run's memory checks find the
+/// result instead of waiting for it (a signal meanwhile is handled when the probe ends).
+/// Returns false when no handler could be set up (and no probe started).
+fn handle_signals() -> bool {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
-        return; // without a handler the default action applies: exit at once
+        return false; // without a handler the default action applies: exit at once
     };
-    let _ = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
+            nanobragg::memory::warm();
             if let Some(sig) = signals.forever().next() {
                 nanobragg::io::remove_temporaries();
                 std::process::exit(128 + sig);
             }
-        });
+        })
+        .is_ok()
 }
 
 fn run(args: &[String]) -> nanobragg::Result<()> {
-    handle_signals();
+    let probing = handle_signals();
     if args.iter().any(|a| a == "-merge") {
         return merge(args);
     }
     if args.iter().any(|a| a == "-images" || a == "-shots") {
         return series_cli::run(args);
     }
-    run_single(args)
+    run_single(args, probing)
 }
 
 /// `-merge FILE`: join the ranks' manifest parts; exit status 1 when images are missing.
@@ -239,12 +246,15 @@ fn merge(args: &[String]) -> nanobragg::Result<()> {
     Ok(())
 }
 
-fn run_single(args: &[String]) -> nanobragg::Result<()> {
+fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
     let t0 = std::time::Instant::now();
     // start the worker threads now: they come up while the command line and input files are
     // read, instead of when the first parallel work (a large HKL file, the render) waits;
-    // one of them probes the memory limits meanwhile, for the run's memory checks
-    nanobragg::pool::get(None)?.spawn(nanobragg::memory::warm);
+    // the memory limits are probed meanwhile (by the signal thread, else by a worker)
+    let pool = nanobragg::pool::get(None)?;
+    if !probing {
+        pool.spawn(nanobragg::memory::warm);
+    }
     let timing = std::env::var_os("NANOBRAGG_TIMING").is_some();
     let lap = |what: &str| {
         if timing {

@@ -156,7 +156,7 @@ impl ProbeSlot {
 }
 
 /// Probe the limits now, so that the checks of a run about to be set up find the result: the
-/// command-line program calls it on an idle worker thread while the command line is read.
+/// command-line program calls it on another thread while the command line is read.
 pub fn warm() {
     // (on a pool thread a panic would abort the process; here it only loses the head start)
     let _ = std::panic::catch_unwind(probe);
