@@ -1423,6 +1423,7 @@ pub unsafe extern "C" fn nb_sim_write_image_outputs(
             omega_sum: st.omega_sum,
             exact: false,
             stats: Some(finished),
+            unusual: None,
         };
         let written = h.sim.products(&r).and_then(|products| {
             h.sim

@@ -298,7 +298,7 @@ impl Simulation {
             .as_ref()
             .map(|_| output::png_preview(plan, &r.image));
         let (nonfinite_pixels, first_nonfinite, negative_pixels) = if scan {
-            unusual(plan, &r.image)
+            unusual_pixels(plan, r)
         } else {
             (0, None, 0)
         };
@@ -367,7 +367,7 @@ impl Simulation {
                 // negative pixels (an image that is refused for them leaves only staged
                 // files, which are dropped)
                 let ((float, scan), (p, others)) = rayon::join(
-                    || (float(), unusual(&self.plan, &r.image)),
+                    || (float(), unusual_pixels(&self.plan, r)),
                     || {
                         let p = self.products_here(r, false, false);
                         let others = self.stage_others(r, &p, true, true);
@@ -478,11 +478,24 @@ impl Simulation {
         let (plan, scale, adc) = (&self.plan, p.int_scale, o.adc);
         let int_writer = |w: &mut dyn Write| {
             w.write_all(&head)?;
-            if stream {
-                output::write_int_image(plan, &r.image, scale, adc, w)
+            w.write_all(&io::smv::pixel_bytes(&p.int_pixels))
+        };
+        // streamed: made and written in blocks, on the pool's threads when `parallel` (so a
+        // thread that has written the float image takes the blocks that are left)
+        let per = output::int_block_rows(plan);
+        let int_rows = |k: usize, put: io::Put| {
+            let rows = k * per..((k + 1) * per).min(plan.spixels);
+            output::put_int_rows(plan, &r.image, scale, adc, rows, put)
+        };
+        let int_blocks = io::Blocks {
+            head: &head,
+            count: if plan.fpixels == 0 {
+                0
             } else {
-                w.write_all(&io::smv::pixel_bytes(&p.int_pixels))
-            }
+                plan.spixels.div_ceil(per)
+            },
+            len: per * plan.fpixels * 2,
+            fill: &int_rows,
         };
         let noise_writer = p.noise.as_ref().map(|n| smv_writer(&noise_hdr, &n.pixels));
         let pgm_bytes = p.pgm.as_ref().map(|(scale, bytes)| {
@@ -495,7 +508,13 @@ impl Simulation {
             ),
             _ => None,
         };
-        let int = || io::stage(&o.intfile, &int_writer);
+        let int = || {
+            if stream {
+                io::stage_blocks(&o.intfile, &int_blocks, parallel)
+            } else {
+                io::stage(&o.intfile, &int_writer)
+            }
+        };
         let noise = || noise_writer.as_ref().map(|nw| io::stage(&o.noisefile, nw));
         let rest = || {
             let dump = match &self.exp.f_source {
@@ -712,6 +731,14 @@ pub fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>, 
     (nonfinite, first, negative)
 }
 
+/// [`unusual`] for a render: as its rows counted them, else from a search of the image.
+fn unusual_pixels(plan: &RenderPlan, r: &Rendered) -> (usize, Option<[usize; 2]>, usize) {
+    match r.unusual {
+        Some(u) => (u.nonfinite, u.first_nonfinite, u.negative),
+        None => unusual(plan, &r.image),
+    }
+}
+
 /// Writes an SMV image: the 512-byte header block, then the pixels.
 fn smv_writer<'a>(
     h: &io::smv::SmvHeader,
@@ -883,8 +910,10 @@ pub fn progress_total(plan: &RenderPlan) -> usize {
 
 #[cfg(test)]
 mod tests {
-    /// `unusual` against a pixel-by-pixel count, with a region of interest and odd values in
-    /// and out of it, in blocks of every kind (clean, one bad pixel, bad pixels outside).
+    /// `unusual`, and the same counts taken row by row with the statistics (what a SIMD
+    /// render carries), against a pixel-by-pixel count: with a region of interest, with and
+    /// without a mask, and odd values in and out of them, in blocks of every kind (clean, one
+    /// bad pixel, bad pixels outside).
     #[test]
     fn unusual_pixels_match_a_direct_count() {
         let args: Vec<&str> = "-cell 100 100 100 90 90 90 -default_F 1 -detpixels_f 300 \
@@ -892,8 +921,16 @@ mod tests {
             .split_whitespace()
             .collect();
         let sim = crate::Simulation::from_args(&args).expect("setup");
-        let plan = sim.plan();
-        let n = plan.fpixels * plan.spixels;
+        let mut masked = sim.plan().clone();
+        let n = masked.fpixels * masked.spixels;
+        let mut x = 12345u64;
+        let mut next = || {
+            x = crate::series::seeds::splitmix64(x);
+            x
+        };
+        masked.mask = Some(std::sync::Arc::new(
+            (0..n).map(|_| (next() % 3 != 0) as u16).collect(),
+        ));
         let mut image = vec![1.0f32; n];
         let odd = [
             f32::NAN,
@@ -904,27 +941,49 @@ mod tests {
             0.0,
             f32::MAX,
         ];
-        let mut x = 12345u64;
         for _ in 0..200 {
-            x = crate::series::seeds::splitmix64(x);
-            image[(x % n as u64) as usize] = odd[(x >> 40) as usize % odd.len()];
+            let r = next();
+            image[(r % n as u64) as usize] = odd[(r >> 40) as usize % odd.len()];
         }
-        let f = plan.fpixels;
-        let (mut nonfinite, mut first, mut negative) = (0, None, 0);
-        for (i, v) in image.iter().enumerate() {
-            if !plan.is_rendered(i % f, i / f) {
-                continue;
+        // a row whose only odd pixels are negative (its sums stay finite)...
+        let f = masked.fpixels;
+        image[3 * f..4 * f].fill(2.0);
+        image[3 * f + 20] = -1.0;
+        image[3 * f + 200] = -3.0;
+        // and one whose only odd pixels are NaN and infinite
+        image[4 * f..5 * f].fill(2.0);
+        image[4 * f + 30] = f32::NAN;
+        image[4 * f + 240] = f32::INFINITY;
+        let by_rows = |plan: &crate::RenderPlan, image: &[f32]| {
+            let rows: Vec<_> = image
+                .chunks(plan.fpixels)
+                .enumerate()
+                .map(|(s, row)| crate::stats::row_stats(plan, s, row))
+                .collect();
+            let u = crate::stats::unusual_of(&rows);
+            (u.nonfinite, u.first_nonfinite, u.negative)
+        };
+        for plan in [sim.plan(), &masked] {
+            let f = plan.fpixels;
+            let (mut nonfinite, mut first, mut negative) = (0, None, 0);
+            for (i, v) in image.iter().enumerate() {
+                if !plan.is_rendered(i % f, i / f) {
+                    continue;
+                }
+                if !v.is_finite() {
+                    nonfinite += 1;
+                    first.get_or_insert([i % f, i / f]);
+                } else if *v < 0.0 {
+                    negative += 1;
+                }
             }
-            if !v.is_finite() {
-                nonfinite += 1;
-                first.get_or_insert([i % f, i / f]);
-            } else if *v < 0.0 {
-                negative += 1;
-            }
+            assert!(nonfinite > 0 && negative > 0);
+            let direct = (nonfinite, first, negative);
+            assert_eq!(super::unusual(plan, &image), direct);
+            assert_eq!(by_rows(plan, &image), direct);
+            let clean = vec![0.5f32; n];
+            assert_eq!(super::unusual(plan, &clean), (0, None, 0));
+            assert_eq!(by_rows(plan, &clean), (0, None, 0));
         }
-        assert!(nonfinite > 0 && negative > 0);
-        assert_eq!(super::unusual(plan, &image), (nonfinite, first, negative));
-        let clean = vec![0.5f32; n];
-        assert_eq!(super::unusual(plan, &clean), (0, None, 0));
     }
 }

@@ -216,6 +216,7 @@ pub fn render_split(
         omega_sum,
         exact,
         stats,
+        unusual: None,
     }))
 }
 

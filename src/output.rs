@@ -41,29 +41,37 @@ pub fn int_image_serial(plan: &RenderPlan, image: &[f32], scale: f64, adc: f64) 
     out
 }
 
-/// Write the integer image of [`int_image`] to `w` as little-endian 16-bit values, computed
-/// block by block into one small buffer instead of a whole image in fresh memory (whose first
-/// touch costs more than the conversion). Blocks are at least as large as the staging buffer
-/// (`io::stage`, 64 KiB), so they go to the file without another copy.
-pub fn write_int_image(
+/// Rows of the integer image in one block of [`put_int_rows`]: blocks of at least 64 KiB
+/// (one write each; a row is never split).
+pub fn int_block_rows(plan: &RenderPlan) -> usize {
+    (crate::io::WRITE_BUFFER / 2)
+        .div_ceil(plan.fpixels.max(1))
+        .max(1)
+}
+
+/// Rows `rows` of the integer image of [`int_image`], as little-endian 16-bit values handed
+/// to `put`: computed into a small buffer of the calling thread's (kept for its next block)
+/// instead of a whole image in fresh memory, whose first touch costs more than the conversion.
+pub fn put_int_rows(
     plan: &RenderPlan,
     image: &[f32],
     scale: f64,
     adc: f64,
-    w: &mut dyn std::io::Write,
+    rows: std::ops::Range<usize>,
+    put: crate::io::Put,
 ) -> std::io::Result<()> {
-    let f = plan.fpixels.max(1);
-    let rows = (crate::io::WRITE_BUFFER / 2).div_ceil(f).max(1);
-    let mut block = vec![0u16; rows * f];
-    for (b, chunk) in image.chunks(rows * f).enumerate() {
-        let block = &mut block[..chunk.len()];
-        for (j, row) in block.chunks_mut(f).enumerate() {
-            row.fill(0);
-            int_row(plan, image, scale, adc, b * rows + j, row);
-        }
-        w.write_all(&crate::io::smv::pixel_bytes(block))?;
+    thread_local! {
+        static BLOCK: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    Ok(())
+    let f = plan.fpixels.max(1);
+    BLOCK.with_borrow_mut(|block| {
+        block.clear();
+        block.resize(rows.len() * f, 0);
+        for (j, row) in block.chunks_mut(f).enumerate() {
+            int_row(plan, image, scale, adc, rows.start + j, row);
+        }
+        put(&crate::io::smv::pixel_bytes(block))
+    })
 }
 
 /// Row `s` of the integer image (left 0 outside the ROI).
@@ -179,7 +187,7 @@ pub fn noise_image(
 
 #[cfg(test)]
 mod tests {
-    /// The integer image written block by block is the integer image, byte for byte: rows
+    /// The integer image made block by block is the integer image, byte for byte: rows
     /// narrower and wider than a block, a region of interest, NaN, negative and overloaded
     /// pixels.
     #[test]
@@ -208,7 +216,15 @@ mod tests {
                 .collect();
             let (scale, adc) = (1.7, 40.0);
             let mut written = Vec::new();
-            super::write_int_image(plan, &image, scale, adc, &mut written).unwrap();
+            let per = super::int_block_rows(plan);
+            for first in (0..plan.spixels).step_by(per) {
+                let rows = first..(first + per).min(plan.spixels);
+                super::put_int_rows(plan, &image, scale, adc, rows, &mut |b: &[u8]| {
+                    written.extend_from_slice(b);
+                    Ok(())
+                })
+                .unwrap();
+            }
             let whole = super::int_image_serial(plan, &image, scale, adc);
             assert_eq!(
                 written,

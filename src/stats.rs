@@ -184,17 +184,32 @@ pub struct RowStats {
     all: usize,
     all_mean: f64,
     all_m2: f64,
+    /// Rendered pixels that are NaN or infinite (and the fast index of the first), and
+    /// negative ones.
+    nonfinite: usize,
+    first_nonfinite: Option<usize>,
+    negative: usize,
+}
+
+/// Rendered pixels an image must be checked for before it is written: NaN or infinite ones
+/// (with the (fast, slow) position of the first in raster order) and negative ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unusual {
+    pub nonfinite: usize,
+    pub first_nonfinite: Option<[usize; 2]>,
+    pub negative: usize,
 }
 
 /// Partial sums in eight interleaved accumulators (a fixed order, so deterministic), which
 /// breaks the add latency chain and vectorises.
 const ACC: usize = 8;
 
-/// Eight interleaved partial sums, sums of squares and maxima.
+/// Eight interleaved partial sums, sums of squares, maxima and minima (of the values and 0).
 struct Partial {
     sum: [f64; ACC],
     sumsq: [f64; ACC],
     max: [f32; ACC],
+    min: [f32; ACC],
 }
 
 impl Partial {
@@ -203,6 +218,7 @@ impl Partial {
         self.sum[j] += v as f64;
         self.sumsq[j] += (v * v) as f64;
         self.max[j] = if v > self.max[j] { v } else { self.max[j] };
+        self.min[j] = if v < self.min[j] { v } else { self.min[j] };
     }
 }
 
@@ -219,6 +235,7 @@ pub fn row_stats(plan: &RenderPlan, s: usize, row: &[f32]) -> RowStats {
         sum: [0.0; ACC],
         sumsq: [0.0; ACC],
         max: [0.0; ACC],
+        min: [0.0; ACC],
     };
     let vals = &row[fr.clone()];
     let (n, all_sum) = match mask {
@@ -250,6 +267,15 @@ pub fn row_stats(plan: &RenderPlan, s: usize, row: &[f32]) -> RowStats {
         .then(|| first_equal(vals, max, |i| keep(fr.start + i)).map(|i| fr.start + i))
         .flatten();
     let sum: f64 = p.sum.iter().sum();
+    // a NaN or an infinity among the rendered values (masked ones were added as 0) leaves
+    // the sum non-finite (f32 values cannot overflow an f64 sum of any image's size), and a
+    // negative one the minimum below 0: only such a row is searched pixel by pixel
+    let min = p.min.iter().fold(0f32, |a, &v| if v < a { v } else { a });
+    let (nonfinite, first_nonfinite, negative) = if sum.is_finite() && min >= 0.0 {
+        (0, None, 0)
+    } else {
+        unusual_in(vals, |i| keep(fr.start + i), fr.start)
+    };
     let all_mean = all_sum.unwrap_or(sum) / vals.len() as f64;
     // lane j sums the elements i ≡ j (mod ACC) in order, as the chunks below give them (the
     // exact chunks first, so that the accumulators stay in registers)
@@ -274,7 +300,45 @@ pub fn row_stats(plan: &RenderPlan, s: usize, row: &[f32]) -> RowStats {
         all: vals.len(),
         all_mean,
         all_m2: m2.iter().sum(),
+        nonfinite,
+        first_nonfinite,
+        negative,
     }
+}
+
+/// Among `vals` (a row's ROI pixels, the first at fast index `f0`) the kept ones that are NaN
+/// or infinite (their count and the first one's fast index) and the negative ones.
+fn unusual_in(
+    vals: &[f32],
+    keep: impl Fn(usize) -> bool,
+    f0: usize,
+) -> (usize, Option<usize>, usize) {
+    let (mut nonfinite, mut first, mut negative) = (0, None, 0);
+    for (i, v) in vals.iter().enumerate() {
+        if !keep(i) || (v.is_finite() && *v >= 0.0) {
+            continue;
+        }
+        if v.is_finite() {
+            negative += 1;
+        } else {
+            first.get_or_insert(f0 + i);
+            nonfinite += 1;
+        }
+    }
+    (nonfinite, first, negative)
+}
+
+/// The unusual pixels of an image from its rows' [`RowStats`] (`rows[s]` for row s).
+pub fn unusual_of(rows: &[RowStats]) -> Unusual {
+    let mut u = Unusual::default();
+    for (s, r) in rows.iter().enumerate() {
+        u.nonfinite += r.nonfinite;
+        u.negative += r.negative;
+        if u.first_nonfinite.is_none() {
+            u.first_nonfinite = r.first_nonfinite.map(|f| [f, s]);
+        }
+    }
+    u
 }
 
 /// The first index i with `vals[i] == x` and `keep(i)`: blocks of [`ACC`] values are compared

@@ -803,6 +803,7 @@ impl Sim {
                 omega_sum: meta.omega_sum,
                 exact: meta.exact,
                 stats: None,
+                unusual: None,
             };
             let mut lines = Vec::new();
             sim.finish(&r, &mut |l| lines.push(l.to_string()))

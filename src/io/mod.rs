@@ -18,7 +18,7 @@ pub mod stage;
 pub mod target;
 
 pub(crate) use stage::WRITE_BUFFER;
-pub use stage::{Staged, Writer, commit, remove_temporaries, stage};
+pub use stage::{Blocks, Put, Staged, Writer, commit, remove_temporaries, stage, stage_blocks};
 pub use target::Target;
 
 use crate::error::{Error, Result};

@@ -42,6 +42,78 @@ pub(crate) const WRITE_BUFFER: usize = 1 << 16;
 /// Writes an output's bytes.
 pub type Writer<'a> = &'a (dyn Fn(&mut dyn Write) -> std::io::Result<()> + Sync);
 
+/// Hands one block's bytes on (see [`Blocks`]).
+pub type Put<'p> = &'p mut dyn FnMut(&[u8]) -> std::io::Result<()>;
+
+/// An output made of a head and `count` blocks of `len` bytes each (the last may be shorter)
+/// that are made independently: [`stage_blocks`] makes and writes them on several threads,
+/// each at its place in the file.
+pub struct Blocks<'a> {
+    pub head: &'a [u8],
+    pub count: usize,
+    pub len: usize,
+    /// Make block k and hand its bytes to the `Put` (once, `len` bytes but for the last).
+    pub fill: &'a (dyn Fn(usize, Put) -> std::io::Result<()> + Sync),
+}
+
+/// An output's bytes: written in order, or in blocks (on the threads of the pool the caller
+/// runs on when `parallel`).
+#[derive(Clone, Copy)]
+enum Content<'a> {
+    Ordered(Writer<'a>),
+    Blocks(&'a Blocks<'a>, bool),
+}
+
+impl Content<'_> {
+    /// The bytes, in memory.
+    fn to_vec(self) -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        match self {
+            Content::Ordered(write) => write(&mut bytes)?,
+            Content::Blocks(b, _) => {
+                bytes.extend_from_slice(b.head);
+                for k in 0..b.count {
+                    (b.fill)(k, &mut |x: &[u8]| {
+                        bytes.extend_from_slice(x);
+                        Ok(())
+                    })?;
+                }
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The bytes, into the new (empty) `file`.
+    fn to_file(self, file: std::fs::File) -> std::io::Result<std::fs::File> {
+        use std::os::unix::fs::FileExt;
+        match self {
+            Content::Ordered(write) => {
+                let mut w = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+                write(&mut w)?;
+                w.into_inner().map_err(|e| e.into_error())
+            }
+            Content::Blocks(b, parallel) => {
+                file.write_all_at(b.head, 0)?;
+                let at = |k: usize| (b.head.len() + k * b.len) as u64;
+                let block = |k: usize| {
+                    (b.fill)(k, &mut |x: &[u8]| {
+                        debug_assert!(x.len() == b.len || (k + 1 == b.count && x.len() <= b.len));
+                        file.write_all_at(x, at(k))
+                    })
+                };
+                // (only on a pool's thread: rayon's global pool is never used, see `pool`)
+                if parallel && rayon::current_thread_index().is_some() {
+                    use rayon::prelude::*;
+                    (0..b.count).into_par_iter().try_for_each(block)?;
+                } else {
+                    (0..b.count).try_for_each(block)?;
+                }
+                Ok(file)
+            }
+        }
+    }
+}
+
 /// One output, written and waiting for [`commit`].
 #[derive(Debug)]
 pub struct Staged {
@@ -109,11 +181,21 @@ fn prefix(dest: &std::path::Path) -> String {
 
 /// Write output `name` (see [`Target`]) with `write`, ready for [`commit`].
 pub fn stage(name: &str, write: Writer) -> Result<Staged> {
+    stage_content(name, Content::Ordered(write))
+}
+
+/// As [`stage()`], for an output made in blocks: when `parallel` and called on a pool's
+/// thread, on that pool's threads, each block written at its place (a stream's blocks are
+/// gathered in order).
+pub fn stage_blocks(name: &str, blocks: &Blocks, parallel: bool) -> Result<Staged> {
+    stage_content(name, Content::Blocks(blocks, parallel))
+}
+
+fn stage_content(name: &str, content: Content) -> Result<Staged> {
     let err = |e: std::io::Error| Error::output(name, e.to_string());
     match Target::resolve(name)? {
         Target::Stream { path, socket } => {
-            let mut bytes = Vec::new();
-            write(&mut bytes).map_err(err)?;
+            let bytes = content.to_vec().map_err(err)?;
             Ok(Staged {
                 name: name.to_string(),
                 kind: Kind::Stream {
@@ -129,19 +211,19 @@ pub fn stage(name: &str, write: Writer) -> Result<Staged> {
             existing: None,
         } => match open_unnamed(&dir) {
             Ok(file) => {
-                let file = write_all(file, write).map_err(err)?;
+                let file = content.to_file(file).map_err(err)?;
                 Ok(Staged {
                     name: name.to_string(),
                     kind: Kind::Unnamed { file, dest, dir },
                 })
             }
-            Err(_) => stage_named(name, dest, dir, None, write),
+            Err(_) => stage_named(name, dest, dir, None, content),
         },
         Target::Replace {
             dest,
             dir,
             existing,
-        } => stage_named(name, dest, dir, existing, write),
+        } => stage_named(name, dest, dir, existing, content),
     }
 }
 
@@ -203,21 +285,13 @@ fn temporary_beside(dest: &Path, dir: &Path) -> std::io::Result<tempfile::NamedT
         .tempfile_in(dir)
 }
 
-/// `write` into `file` through a buffer for its small pieces (a header, say); pieces of the
-/// buffer's size or more go to the file directly. The file back.
-fn write_all(file: std::fs::File, write: Writer) -> std::io::Result<std::fs::File> {
-    let mut w = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-    write(&mut w)?;
-    w.into_inner().map_err(|e| e.into_error())
-}
-
 /// [`stage`] into a named temporary file beside `dest`.
 fn stage_named(
     name: &str,
     dest: PathBuf,
     dir: PathBuf,
     existing: Option<Existing>,
-    write: Writer,
+    content: Content,
 ) -> Result<Staged> {
     let err = |e: std::io::Error| Error::output(name, e.to_string());
     // created and listed under the list's lock: a signal's clean-up (which takes the
@@ -236,7 +310,7 @@ fn stage_named(
             in_place: existing.is_some_and(|e| e.nlink > 1),
         },
     };
-    let file = write_all(file, write).map_err(err)?;
+    let file = content.to_file(file).map_err(err)?;
     if let Some(Existing { mode, uid, gid, .. }) = existing {
         // the replaced file's owner where permitted (root), then its mode (after the
         // owner: chown clears set-id bits)

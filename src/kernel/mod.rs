@@ -195,6 +195,9 @@ pub struct Rendered {
     /// For a non-exact kernel, the image statistics ([`crate::stats::compute_rows`]), taken
     /// row by row while the rows were still in cache.
     pub stats: Option<crate::stats::Stats>,
+    /// Likewise the NaN, infinite and negative pixels, counted with the statistics (else the
+    /// outputs search the image for them).
+    pub unusual: Option<crate::stats::Unusual>,
 }
 
 /// What a row's rendering produced, before it is known to be final.
@@ -289,12 +292,14 @@ fn render_whole(
     let entry = prep.initial_state();
     let d = drive(&prep, kernel, 0..plan.spixels, entry, obs, mode)?;
     let stats = (!kernel.exact()).then(|| crate::stats::combine(plan, &d.row_stats));
+    let unusual = (!kernel.exact()).then(|| crate::stats::unusual_of(&d.row_stats));
     Ok(Rendered {
         image: d.image,
         interp_trigger: d.first_trigger,
         omega_sum: d.omega_sum,
         exact: kernel.exact(),
         stats,
+        unusual,
     })
 }
 
