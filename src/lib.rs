@@ -196,6 +196,26 @@ impl Simulation {
         render_plan(&self.plan, self.precision(), obs)
     }
 
+    /// Open the float image's file for [`Simulation::render_writing`]; `None` when it is a
+    /// device, FIFO or socket (written after the render, in order).
+    pub fn stage_float(&self) -> Result<Option<FloatRows>> {
+        let bytes = (self.plan.fpixels * self.plan.spixels * 4) as u64;
+        let placed = io::stage_placed(&self.exp.opts.floatfile, bytes)?;
+        Ok(placed.map(|placed| FloatRows {
+            placed,
+            fpixels: self.plan.fpixels,
+            block_rows: io::WRITE_BUFFER.div_ceil(4 * self.plan.fpixels.max(1)),
+        }))
+    }
+
+    /// As [`Simulation::render`], writing the float image's rows into `float` (from
+    /// [`Simulation::stage_float`]) as they are rendered, beside the render instead of after
+    /// it; [`Simulation::finish_written`] then writes the other outputs.
+    pub fn render_writing(&self, obs: &mut dyn Observer, float: &FloatRows) -> Result<Rendered> {
+        let kernel = row_kernel(&self.plan, self.precision());
+        kernel::render_into(&self.plan, kernel.as_ref(), obs, float)
+    }
+
     /// Render at `precision` instead of `-precision` (double all the same for values the
     /// single-precision kernel is not made for, see [`Simulation::precision`]).
     pub fn render_at(&self, precision: Precision, obs: &mut dyn Observer) -> Result<Rendered> {
@@ -352,9 +372,36 @@ impl Simulation {
     /// A large image's work runs on the worker threads (as many as the render had, see
     /// [`pool::get`]): with one, the outputs are written one after the other.
     pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Written> {
+        self.finish_with(r, None, say)
+    }
+
+    /// As [`Simulation::finish`] for a render by [`Simulation::render_writing`], whose float
+    /// image is already in `float`.
+    pub fn finish_written(
+        &self,
+        r: &Rendered,
+        float: FloatRows,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<Written> {
+        self.finish_with(r, Some(float), say)
+    }
+
+    fn finish_with(
+        &self,
+        r: &Rendered,
+        written: Option<FloatRows>,
+        say: &mut dyn FnMut(&str),
+    ) -> Result<Written> {
         let floatfile = &self.exp.opts.floatfile;
         let bytes = io::float::le_bytes(&r.image);
-        let float = || io::stage(floatfile, &|w| w.write_all(&bytes));
+        let written = std::sync::Mutex::new(written);
+        let float = || {
+            let w = written.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match w {
+                Some(w) => w.placed.finish(),
+                None => io::stage(floatfile, &|w| w.write_all(&bytes)),
+            }
+        };
         let p = if r.image.len() < THREADED_WRITES {
             let p = self.products_with(r, false, true)?;
             self.commit_outputs(r, &p, float(), false, true, say)?;
@@ -495,6 +542,7 @@ impl Simulation {
                 plan.spixels.div_ceil(per)
             },
             len: per * plan.fpixels * 2,
+            size: (head.len() + r.image.len() * 2) as u64,
             fill: &int_rows,
         };
         let noise_writer = p.noise.as_ref().map(|n| smv_writer(&noise_hdr, &n.pixels));
@@ -729,6 +777,25 @@ pub fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>, 
         }
     }
     (nonfinite, first, negative)
+}
+
+/// The float image's file, written while the image is rendered (see
+/// [`Simulation::stage_float`]): blocks of rows of 64 KiB or more, each at its place.
+pub struct FloatRows {
+    placed: io::Placed,
+    fpixels: usize,
+    block_rows: usize,
+}
+
+impl kernel::RowSink for FloatRows {
+    fn block_rows(&self) -> usize {
+        self.block_rows
+    }
+
+    fn put(&self, first: usize, values: &[f32]) {
+        let at = (first * self.fpixels * 4) as u64;
+        self.placed.write_at(at, &io::float::le_bytes(values));
+    }
 }
 
 /// [`unusual`] for a render: as its rows counted them, else from a search of the image.

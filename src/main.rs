@@ -246,6 +246,18 @@ fn merge(args: &[String]) -> nanobragg::Result<()> {
     Ok(())
 }
 
+/// The render, writing the float image's rows into `float` as they come when it is given.
+fn render(
+    sim: &Simulation,
+    obs: &mut dyn nanobragg::kernel::Observer,
+    float: Option<&nanobragg::FloatRows>,
+) -> nanobragg::Result<nanobragg::kernel::Rendered> {
+    match float {
+        Some(f) => sim.render_writing(obs, f),
+        None => sim.render(obs),
+    }
+}
+
 fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
     let t0 = std::time::Instant::now();
     // start the worker threads now: they come up while the command line and input files are
@@ -283,6 +295,15 @@ fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
         w.abort(EXIT_ERROR as i32);
     }
     sim.check_outputs()?;
+    // the float image's file is written while the image is rendered (not for an image split
+    // over MPI ranks, which rank 0 writes when it has them all)
+    #[cfg(feature = "mpi")]
+    let float = match world {
+        Some(_) => None,
+        None => sim.stage_float()?,
+    };
+    #[cfg(not(feature = "mpi"))]
+    let float = sim.stage_float()?;
     lap("setup");
     for w in sim.warnings() {
         to_stderr(&format!("nanoBragg: warning: {w}"));
@@ -312,10 +333,10 @@ fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
                 w.abort(EXIT_ERROR as i32);
             }
         },
-        None => sim.render(&mut console),
+        None => render(&sim, &mut console, float.as_ref()),
     };
     #[cfg(not(feature = "mpi"))]
-    let rendered = sim.render(&mut console);
+    let rendered = render(&sim, &mut console, float.as_ref());
     console.bar.finish();
     let rendered = rendered?;
     lap("render");
@@ -336,9 +357,13 @@ fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
             },
         );
     }
-    let result = sim.finish(&rendered, &mut |l| {
+    let mut say = |l: &str| {
         let _ = writeln!(out, "{l}");
-    });
+    };
+    let result = match float {
+        Some(float) => sim.finish_written(&rendered, float, &mut say),
+        None => sim.finish(&rendered, &mut say),
+    };
     let _ = out.flush();
     lap("outputs");
     let products = result?;

@@ -18,7 +18,10 @@ pub mod stage;
 pub mod target;
 
 pub(crate) use stage::WRITE_BUFFER;
-pub use stage::{Blocks, Put, Staged, Writer, commit, remove_temporaries, stage, stage_blocks};
+pub use stage::{
+    Blocks, Placed, Put, Staged, Writer, commit, remove_temporaries, stage, stage_blocks,
+    stage_placed,
+};
 pub use target::Target;
 
 use crate::error::{Error, Result};

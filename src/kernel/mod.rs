@@ -267,6 +267,20 @@ pub fn render(
     render_whole(plan, kernel, obs, Mode::default())
 }
 
+/// As [`render`], handing the rows to `sink` as they are rendered (see [`RowSink`]).
+pub fn render_into(
+    plan: &RenderPlan,
+    kernel: &dyn RowKernel,
+    obs: &mut dyn Observer,
+    sink: &dyn RowSink,
+) -> crate::Result<Rendered> {
+    let mode = Mode {
+        sink: Some(sink),
+        ..Mode::default()
+    };
+    render_whole(plan, kernel, obs, mode)
+}
+
 /// As [`render`], on the calling thread alone (no worker threads): a series of small images
 /// renders several at once this way. The same image, bit for bit.
 pub fn render_serial(
@@ -277,6 +291,7 @@ pub fn render_serial(
     let mode = Mode {
         keep: false,
         serial: true,
+        sink: None,
     };
     render_whole(plan, kernel, obs, mode)
 }
@@ -304,12 +319,116 @@ fn render_whole(
 }
 
 /// How the driver runs.
-#[derive(Clone, Copy, Debug, Default)]
-struct Mode {
+#[derive(Clone, Copy, Default)]
+struct Mode<'s> {
     /// Keep every solid-angle term (a block of rows).
     keep: bool,
     /// Render on the calling thread only.
     serial: bool,
+    /// Where rows go as they are rendered.
+    sink: Option<&'s dyn RowSink>,
+}
+
+/// Takes an image's rows while it is rendered (the command-line program writes the float
+/// image's file so, beside the render, instead of after it).
+///
+/// Rows come in blocks of [`RowSink::block_rows`] rows (the last block of the image may be
+/// shorter), each as soon as its rows are rendered, from any thread and in any order. A block
+/// with rows that are rendered again (after a change of the serial state, see [`render`])
+/// comes again; the last time a block comes, it holds the image's values.
+pub trait RowSink: Sync {
+    /// Rows per block (at least 1).
+    fn block_rows(&self) -> usize;
+    /// Rows `first..` of the image, `values` holding whole rows.
+    fn put(&self, first: usize, values: &[f32]);
+}
+
+/// The image's rows during a parallel pass, reached through a raw pointer: the pass's counter
+/// gives every row to one thread, which alone writes it, and a block of rows is read only when
+/// every row of it is finished and before any is handed out again (the next pass starts after
+/// this one's threads have all left it).
+struct SharedRows {
+    base: *mut f32,
+    f: usize,
+}
+
+// SAFETY: see the type's documentation: each row is written by one thread at a time, and read
+// only after its writer has published it (the block counters' acquire-release updates).
+unsafe impl Sync for SharedRows {}
+
+impl SharedRows {
+    /// Row `j` for writing.
+    ///
+    /// # Safety
+    /// No other reference to row `j` may exist while the result lives, and `j` must be one of
+    /// the image's rows.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, j: usize) -> &mut [f32] {
+        // SAFETY: row j lies inside the image buffer (caller), and is not shared (caller).
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(j * self.f), self.f) }
+    }
+
+    /// Rows `r`, for reading.
+    ///
+    /// # Safety
+    /// The rows must be inside the image and finished, and no thread may write them while the
+    /// result lives.
+    unsafe fn rows(&self, r: std::ops::Range<usize>) -> &[f32] {
+        // SAFETY: as the caller guarantees.
+        unsafe { std::slice::from_raw_parts(self.base.add(r.start * self.f), r.len() * self.f) }
+    }
+}
+
+/// Counts the finished rows of each block of a [`RowSink`], so that the thread that finishes
+/// a block's last row hands the block over.
+struct BlockCounts<'s> {
+    sink: &'s dyn RowSink,
+    /// Rows per block, first row (of the image) of the range, rows in the range.
+    per: usize,
+    first: usize,
+    rows: usize,
+    done: Vec<std::sync::atomic::AtomicUsize>,
+}
+
+impl<'s> BlockCounts<'s> {
+    fn new(sink: &'s dyn RowSink, first: usize, rows: usize) -> BlockCounts<'s> {
+        let per = sink.block_rows().max(1);
+        BlockCounts {
+            sink,
+            per,
+            first,
+            rows,
+            done: (0..rows.div_ceil(per))
+                .map(|_| Default::default())
+                .collect(),
+        }
+    }
+
+    /// The range's rows of block `b`.
+    fn block(&self, b: usize) -> std::ops::Range<usize> {
+        b * self.per..((b + 1) * self.per).min(self.rows)
+    }
+
+    /// Row `j` of the range is finished; when it is its block's last, the block's rows (read
+    /// by `read`) go to the sink.
+    fn finished<'i>(&self, j: usize, read: impl FnOnce(std::ops::Range<usize>) -> &'i [f32]) {
+        use std::sync::atomic::Ordering;
+        let b = j / self.per;
+        let r = self.block(b);
+        // (acquire-release: the last finisher sees every row the others wrote)
+        if self.done[b].fetch_add(1, Ordering::AcqRel) + 1 == r.len() {
+            let first = self.first + r.start;
+            self.sink.put(first, read(r));
+        }
+    }
+
+    /// Rows from `from` on are to be rendered again: each block counts only its rows before.
+    fn reset_from(&mut self, from: usize) {
+        for b in from / self.per..self.done.len() {
+            let r = self.block(b);
+            *self.done[b].get_mut() = from.saturating_sub(r.start).min(r.len());
+        }
+    }
 }
 
 /// Rows of an image rendered from a given serial state (a process's share of one image split
@@ -342,6 +461,7 @@ pub fn render_block(
     let mode = Mode {
         keep: true,
         serial: false,
+        sink: None,
     };
     let d = drive(&prep, kernel, rows.clone(), entry, obs, mode)?;
     Ok(Block {
@@ -393,6 +513,7 @@ fn drive(
     let mut image = crate::spare::take(f * rows);
     // (the rows are written in any order: one fault per 2 MiB, see advise_huge_pages)
     crate::memory::advise_huge_pages(&mut image);
+    let mut counts = mode.sink.map(|s| BlockCounts::new(s, first, rows));
     let with_stats = !kernel.exact();
     // `j` is the row's index in the range
     let render_row = |j: usize, entry: SerialState, out: &mut [f32]| {
@@ -430,7 +551,14 @@ fn drive(
         _ => None,
     };
     if let Some(pool) = parallel {
-        let slots: Vec<Mutex<&mut [f32]>> = image.chunks_mut(f.max(1)).map(Mutex::new).collect();
+        debug_assert_eq!(image.len(), rows * f);
+        let shared = SharedRows {
+            base: image.as_mut_ptr(),
+            f,
+        };
+        // SAFETY (both): rows of the range, finished (every row of the block), and not handed
+        // out again before this pass has ended
+        let read = |r: std::ops::Range<usize>| unsafe { shared.rows(r) };
         // boxed: the slots are made here, on the one thread, before any row; the results,
         // ~170 bytes a row, are written by the workers
         let results: Vec<Mutex<Option<Box<RowDone>>>> =
@@ -442,12 +570,12 @@ fn drive(
         let workers = threads - usize::from(pool.current_thread_index().is_some());
         // the first row here: it usually changes the state (the first spindle rotation), which
         // would otherwise end the first parallel pass at once
-        let d = render_row(
-            0,
-            ledger.state,
-            &mut slots[0].lock().unwrap_or_else(|e| e.into_inner()),
-        );
+        // SAFETY: no worker runs yet; row 0 is the range's
+        let d = render_row(0, ledger.state, unsafe { shared.row(0) });
         ledger.accept(first, d);
+        if let Some(c) = &counts {
+            c.finished(0, read);
+        }
         let mut start = 1;
         while start < rows && !cancelled {
             let entry = ledger.state;
@@ -473,15 +601,16 @@ fn drive(
                         if s >= rows || s > halt.load(Ordering::Acquire) {
                             break;
                         }
-                        let d = {
-                            let mut out = slots[s].lock().unwrap_or_else(|e| e.into_inner());
-                            render_row(s, entry, &mut out)
-                        };
+                        // SAFETY: the counter gave row s to this thread alone in this pass
+                        let d = render_row(s, entry, unsafe { shared.row(s) });
                         if d.exit != entry {
                             halt.fetch_min(s, Ordering::AcqRel);
                         }
                         *results[s].lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(d));
                         finished[s].store(true, Ordering::Release);
+                        if let Some(c) = &counts {
+                            c.finished(s, read);
+                        }
                     }
                 });
                 // accept finished rows in order until the pass ends or the state changes
@@ -524,14 +653,20 @@ fn drive(
             for flag in &finished[accepted..] {
                 flag.store(false, Ordering::Relaxed);
             }
+            if let Some(c) = &mut counts {
+                c.reset_from(accepted);
+            }
             start = accepted;
         }
     } else {
         // one row at a time, in order (a cycling E-vector sequence changes the state at
         // every polarization evaluation)
-        for (s, out) in image.chunks_mut(f.max(1)).enumerate().take(rows) {
-            let d = render_row(s, ledger.state, out);
+        for s in 0..rows {
+            let d = render_row(s, ledger.state, &mut image[s * f..(s + 1) * f]);
             ledger.accept(first + s, d);
+            if let Some(c) = &counts {
+                c.finished(s, |r| &image[r.start * f..r.end * f]);
+            }
             ledger.obs.progress(ledger.rank);
             if ledger.obs.stop_requested() {
                 cancelled = true;
