@@ -132,11 +132,14 @@ pub struct HklText {
     pub stopped: Option<(usize, String)>,
 }
 
-/// HKL text of this many bytes or more is read in two halves on two threads. Smaller files
-/// are read faster on the calling thread: handing half over, its fresh entry list and joining
-/// the lists cost more than they save (one process per run, 2-core AMD EPYC VM: a 1.8 MB file
-/// took 2.85 ms in halves on two threads, 2.46 ms on one; a 5.9 MB file 6.8 and 7.2 ms).
-const SPLIT_TEXT: usize = 4 << 20;
+/// HKL text of this many bytes or more is read in two halves on two threads; smaller files
+/// on the calling thread, where handing half over and joining the entry lists cost more than
+/// they save. Measured per run, medians of alternating runs on two threads of a 2-core Xeon VM:
+/// the mosaic benchmark's 400 kB file 9.05 -> 8.72 ms for the whole run, a 1.8 MB file
+/// 7.82 -> 7.68 ms (a 64x64 image). (On a 2-core AMD EPYC VM, when the second worker was often
+/// busy mapping the image buffer ahead, a 1.8 MB file had taken 2.85 ms in halves, 2.46 ms on
+/// one thread; that worker now maps only images of 2 MiB or more, see `spare`.)
+const SPLIT_TEXT: usize = 256 << 10;
 
 /// Read an HKL text file (see [`read_hkl_text`]) in the given mode.
 pub fn read_hkl(path: &str, text: &str, default_f: f64, mode: HklRead) -> Result<HklText> {
