@@ -410,9 +410,10 @@ impl Simulation {
             let mut lines = Vec::new();
             let p = pool::install(|| {
                 // the other outputs are staged as soon as their images exist, beside the
-                // float image's write, which is followed by the scan for NaN, infinite and
-                // negative pixels (an image that is refused for them leaves only staged
-                // files, which are dropped)
+                // float image's write (or, when it was written during the render, its
+                // staging), which is followed by the count of NaN, infinite and negative
+                // pixels (the render's, or a scan; an image that is refused for them leaves
+                // only staged files, which are dropped)
                 let ((float, scan), (p, others)) = rayon::join(
                     || (float(), unusual_pixels(&self.plan, r)),
                     || {
