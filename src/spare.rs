@@ -19,21 +19,18 @@
 //! alternating runs on two threads of a 2-core Xeon VM).
 //!
 //! One spare at a time, for the process. A render of another size drops it and allocates its
-//! own. With one worker thread nothing is done ahead: that thread is the one that renders.
+//! own. With one worker thread nothing is done ahead: that thread is the one that renders. A
+//! child of `fork()` never uses its parent's spare, nor its lock: a thread of the parent may
+//! have held the lock at the fork, and in the child nothing would release it.
 
 #[cfg(test)]
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 
 /// At most this many bytes of the spare are mapped ahead (the rest is faulted in by the
 /// render, spread over its threads).
 const AHEAD: usize = 4 << 20;
-
-/// The spare's state, for process `pid` (a child of `fork()` has no worker filling it).
-struct Slot {
-    pid: u32,
-    state: State,
-}
 
 enum State {
     Idle,
@@ -46,7 +43,10 @@ enum State {
 
 /// A slot for one spare buffer and the signal that its allocation ended.
 struct Spare {
-    slot: Mutex<Slot>,
+    /// The process that uses the slot (0 before the first use): checked before the lock is
+    /// taken, so that a child of `fork()` never waits for it.
+    owner: AtomicU32,
+    slot: Mutex<State>,
     allocated: Condvar,
     /// Buffers whose first pages were mapped ahead, and fills that ended.
     #[cfg(test)]
@@ -72,10 +72,8 @@ pub fn take(len: usize) -> Vec<f32> {
 impl Spare {
     const fn new() -> Spare {
         Spare {
-            slot: Mutex::new(Slot {
-                pid: 0,
-                state: State::Idle,
-            }),
+            owner: AtomicU32::new(0),
+            slot: Mutex::new(State::Idle),
             allocated: Condvar::new(),
             #[cfg(test)]
             populated: AtomicUsize::new(0),
@@ -84,16 +82,19 @@ impl Spare {
         }
     }
 
-    fn slot(&self) -> std::sync::MutexGuard<'_, Slot> {
-        let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+    /// The slot, locked; `None` in a process other than the one that first used it (a child
+    /// of `fork()`), which leaves the spare alone.
+    fn slot(&self) -> Option<std::sync::MutexGuard<'_, State>> {
         let pid = std::process::id();
-        if s.pid != pid {
-            *s = Slot {
-                pid,
-                state: State::Idle,
-            };
+        match self
+            .owner
+            .compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {}
+            Err(owner) if owner == pid => {}
+            Err(_) => return None,
         }
-        s
+        Some(self.slot.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn start(&'static self, len: usize) {
@@ -104,11 +105,13 @@ impl Spare {
             return;
         }
         {
-            let mut s = self.slot();
-            if !matches!(s.state, State::Idle) {
+            let Some(mut s) = self.slot() else {
+                return;
+            };
+            if !matches!(*s, State::Idle) {
                 return;
             }
-            s.state = State::Queued(len);
+            *s = State::Queued(len);
         }
         pool.spawn(move || {
             // (a panic on a pool thread would abort the process; here it only loses the spare)
@@ -117,13 +120,15 @@ impl Spare {
     }
 
     fn take(&self, len: usize) -> Vec<f32> {
-        let mut s = self.slot();
-        while matches!(s.state, State::Allocating) {
+        let Some(mut s) = self.slot() else {
+            return vec![0f32; len];
+        };
+        while matches!(*s, State::Allocating) {
             s = self.allocated.wait(s).unwrap_or_else(|e| e.into_inner());
         }
         // a queued fill is not waited for (the render may run on the pool's last free
         // thread): it finds the slot idle and does nothing; a spare of another length is dropped
-        match std::mem::replace(&mut s.state, State::Idle) {
+        match std::mem::replace(&mut *s, State::Idle) {
             State::Ready(v) if v.len() == len => v,
             _ => {
                 drop(s);
@@ -135,21 +140,25 @@ impl Spare {
     /// The worker's part of [`Spare::start`].
     fn fill(&self, len: usize) {
         {
-            let mut s = self.slot();
-            if !matches!(s.state, State::Queued(l) if l == len) {
+            let Some(mut s) = self.slot() else {
+                return;
+            };
+            if !matches!(*s, State::Queued(l) if l == len) {
                 return;
             }
-            s.state = State::Allocating;
+            *s = State::Allocating;
         }
         // ready (or idle again), and a waiting render woken, however the allocation ends
         struct Done<'a>(&'a Spare, Option<Vec<f32>>);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
-                let mut s = self.0.slot();
-                s.state = match self.1.take() {
-                    Some(v) => State::Ready(v),
-                    None => State::Idle,
-                };
+                // (a fill runs only in the slot's process, whose slot this is)
+                if let Some(mut s) = self.0.slot() {
+                    *s = match self.1.take() {
+                        Some(v) => State::Ready(v),
+                        None => State::Idle,
+                    };
+                }
                 self.0.allocated.notify_all();
             }
         }
@@ -226,14 +235,14 @@ mod tests {
     impl Spare {
         /// Wait until no allocation is queued or running (the test's pool has idle threads).
         fn settle(&self) {
-            let mut s = self.slot();
-            while matches!(s.state, State::Queued(_) | State::Allocating) {
+            let mut s = self.slot().expect("this process's slot");
+            while matches!(*s, State::Queued(_) | State::Allocating) {
                 s = self.allocated.wait(s).unwrap_or_else(|e| e.into_inner());
             }
         }
 
         fn ready(&self) -> Option<*const f32> {
-            match &self.slot().state {
+            match &*self.slot().expect("this process's slot") {
                 State::Ready(v) => Some(v.as_ptr()),
                 _ => None,
             }
@@ -304,6 +313,46 @@ mod tests {
         });
     }
 
+    /// A child of `fork()` takes a buffer of its own at once, even where a thread of the
+    /// parent held the slot's lock at the fork (in the child nothing releases it).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_forked_child_never_waits_for_its_parents_lock() {
+        static S: Spare = Spare::new();
+        crate::pool::with_threads(2, || {
+            S.start(4096);
+            S.settle();
+            let (locked, is_locked) = std::sync::mpsc::channel();
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let holder = std::thread::spawn(move || {
+                let slot = S.slot().expect("this process's slot");
+                locked.send(()).unwrap();
+                released.recv().unwrap();
+                drop(slot);
+            });
+            is_locked.recv().unwrap();
+            // SAFETY: the child only takes a buffer (an allocation) and exits.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0);
+            if pid == 0 {
+                // SAFETY: alarm and _exit are async-signal-safe.
+                unsafe { libc::alarm(10) }; // a wait for the lock ends here
+                let v = S.take(4096);
+                let ok = v.len() == 4096 && v.iter().all(|x| x.to_bits() == 0);
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+            }
+            release.send(()).unwrap();
+            holder.join().unwrap();
+            let mut status = 0;
+            // SAFETY: a child of this process; `status` is written by the call.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            assert!(
+                libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                "the child failed or waited (status {status:#x})"
+            );
+        });
+    }
+
     #[test]
     fn a_spare_of_another_size_is_dropped() {
         static S: Spare = Spare::new();
@@ -315,7 +364,7 @@ mod tests {
             assert_eq!(v.len(), 4000);
             assert!(v.iter().all(|&x| x.to_bits() == 0));
             assert!(S.ready().is_none());
-            assert!(matches!(S.slot().state, State::Idle));
+            assert!(matches!(*S.slot().unwrap(), State::Idle));
         });
     }
 
@@ -339,14 +388,14 @@ mod tests {
                 std::thread::yield_now();
             }
             S.start(5000);
-            assert!(matches!(S.slot().state, State::Queued(5000)));
+            assert!(matches!(*S.slot().unwrap(), State::Queued(5000)));
             let v = S.take(5000);
             assert_eq!(v.len(), 5000);
             assert!(v.iter().all(|&x| x.to_bits() == 0));
-            assert!(matches!(S.slot().state, State::Idle));
+            assert!(matches!(*S.slot().unwrap(), State::Idle));
             // the queued fill, when it runs, finds the slot idle: no spare is made after all
             S.fill(5000);
-            assert!(matches!(S.slot().state, State::Idle));
+            assert!(matches!(*S.slot().unwrap(), State::Idle));
             assert_eq!(S.populated.load(Ordering::Acquire), 0);
             for _ in 0..2 {
                 let _ = hold.send(());
@@ -359,7 +408,7 @@ mod tests {
         static S: Spare = Spare::new();
         crate::pool::with_threads(1, || {
             S.start(5000);
-            assert!(matches!(S.slot().state, State::Idle));
+            assert!(matches!(*S.slot().unwrap(), State::Idle));
         });
     }
 }
