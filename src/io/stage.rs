@@ -58,65 +58,6 @@ pub struct Blocks<'a> {
     pub fill: &'a (dyn Fn(usize, Put) -> std::io::Result<()> + Sync),
 }
 
-/// An output's bytes: written in order, or in blocks (on the threads of the pool the caller
-/// runs on when `parallel`).
-#[derive(Clone, Copy)]
-enum Content<'a> {
-    Ordered(Writer<'a>),
-    Blocks(&'a Blocks<'a>, bool),
-}
-
-impl Content<'_> {
-    /// The bytes, in memory.
-    fn to_vec(self) -> std::io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        match self {
-            Content::Ordered(write) => write(&mut bytes)?,
-            Content::Blocks(b, _) => {
-                bytes.extend_from_slice(b.head);
-                for k in 0..b.count {
-                    (b.fill)(k, &mut |x: &[u8]| {
-                        bytes.extend_from_slice(x);
-                        Ok(())
-                    })?;
-                }
-            }
-        }
-        Ok(bytes)
-    }
-
-    /// The bytes, into the new (empty) `file`.
-    fn to_file(self, file: std::fs::File) -> std::io::Result<std::fs::File> {
-        use std::os::unix::fs::FileExt;
-        match self {
-            Content::Ordered(write) => {
-                let mut w = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-                write(&mut w)?;
-                w.into_inner().map_err(|e| e.into_error())
-            }
-            Content::Blocks(b, parallel) => {
-                preallocate(&file, b.size);
-                file.write_all_at(b.head, 0)?;
-                let at = |k: usize| (b.head.len() + k * b.len) as u64;
-                let block = |k: usize| {
-                    (b.fill)(k, &mut |x: &[u8]| {
-                        debug_assert!(x.len() == b.len || (k + 1 == b.count && x.len() <= b.len));
-                        file.write_all_at(x, at(k))
-                    })
-                };
-                // (only on a pool's thread: rayon's global pool is never used, see `pool`)
-                if parallel && rayon::current_thread_index().is_some() {
-                    use rayon::prelude::*;
-                    (0..b.count).into_par_iter().try_for_each(block)?;
-                } else {
-                    (0..b.count).try_for_each(block)?;
-                }
-                Ok(file)
-            }
-        }
-    }
-}
-
 /// One output, written and waiting for [`commit`].
 #[derive(Debug)]
 pub struct Staged {
@@ -184,21 +125,11 @@ fn prefix(dest: &std::path::Path) -> String {
 
 /// Write output `name` (see [`Target`]) with `write`, ready for [`commit`].
 pub fn stage(name: &str, write: Writer) -> Result<Staged> {
-    stage_content(name, Content::Ordered(write))
-}
-
-/// As [`stage()`], for an output made in blocks: when `parallel` and called on a pool's
-/// thread, on that pool's threads, each block written at its place (a stream's blocks are
-/// gathered in order).
-pub fn stage_blocks(name: &str, blocks: &Blocks, parallel: bool) -> Result<Staged> {
-    stage_content(name, Content::Blocks(blocks, parallel))
-}
-
-fn stage_content(name: &str, content: Content) -> Result<Staged> {
     let err = |e: std::io::Error| Error::output(name, e.to_string());
     match open(name)? {
         Opened::Stream { path, socket } => {
-            let bytes = content.to_vec().map_err(err)?;
+            let mut bytes = Vec::new();
+            write(&mut bytes).map_err(err)?;
             Ok(Staged {
                 name: name.to_string(),
                 kind: Kind::Stream {
@@ -209,10 +140,43 @@ fn stage_content(name: &str, content: Content) -> Result<Staged> {
             })
         }
         Opened::File { file, pending } => {
-            let file = content.to_file(file).map_err(err)?;
+            // small pieces (a header) gathered in a buffer; pieces of its size or more go to
+            // the file directly
+            let mut w = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+            write(&mut w).map_err(err)?;
+            let file = w.into_inner().map_err(|e| err(e.into_error()))?;
             pending.done(name, file)
         }
     }
+}
+
+/// As [`stage()`], for an output made in blocks: each written at its place in a file (see
+/// [`Placed`]), on the threads of the pool the caller runs on when `parallel`; a stream's
+/// blocks are gathered in order.
+pub fn stage_blocks(name: &str, b: &Blocks, parallel: bool) -> Result<Staged> {
+    let Some(placed) = stage_placed(name, b.size)? else {
+        return stage(name, &|w: &mut dyn Write| {
+            w.write_all(b.head)?;
+            (0..b.count).try_for_each(|k| (b.fill)(k, &mut |x: &[u8]| w.write_all(x)))
+        });
+    };
+    placed.write_at(0, b.head);
+    let block = |k: usize| {
+        (b.fill)(k, &mut |x: &[u8]| {
+            debug_assert!(x.len() == b.len || (k + 1 == b.count && x.len() <= b.len));
+            placed.write_at((b.head.len() + k * b.len) as u64, x);
+            Ok(())
+        })
+    };
+    // (only on a pool's thread: rayon's global pool is never used, see `pool`)
+    let made = if parallel && rayon::current_thread_index().is_some() {
+        use rayon::prelude::*;
+        (0..b.count).into_par_iter().try_for_each(block)
+    } else {
+        (0..b.count).try_for_each(block)
+    };
+    made.map_err(|e| Error::output(name, e.to_string()))?;
+    placed.finish()
 }
 
 /// Where an output's bytes are staged.
@@ -341,7 +305,6 @@ pub struct Placed {
     pending: Pending,
     /// The first failed write (later writes are skipped).
     failed: Mutex<Option<std::io::Error>>,
-    failing: std::sync::atomic::AtomicBool,
 }
 
 /// Open output `name` for [`Placed`] writing, `size` bytes reserved; `None` for a device,
@@ -356,7 +319,6 @@ pub fn stage_placed(name: &str, size: u64) -> Result<Option<Placed>> {
                 file,
                 pending,
                 failed: Mutex::new(None),
-                failing: std::sync::atomic::AtomicBool::new(false),
             }))
         }
     }
@@ -366,16 +328,12 @@ impl Placed {
     /// Write `bytes` at `offset`. A failure is kept for [`Placed::finish`].
     pub fn write_at(&self, offset: u64, bytes: &[u8]) {
         use std::os::unix::fs::FileExt;
-        use std::sync::atomic::Ordering;
-        if self.failing.load(Ordering::Relaxed) {
+        let failed = || self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if failed().is_some() {
             return;
         }
         if let Err(e) = self.file.write_all_at(bytes, offset) {
-            self.failing.store(true, Ordering::Relaxed);
-            self.failed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert(e);
+            failed().get_or_insert(e);
         }
     }
 
