@@ -210,10 +210,20 @@ impl Simulation {
 
     /// As [`Simulation::render`], writing the float image's rows into `float` (from
     /// [`Simulation::stage_float`]) as they are rendered, beside the render instead of after
-    /// it; [`Simulation::finish_written`] then writes the other outputs.
-    pub fn render_writing(&self, obs: &mut dyn Observer, float: &FloatRows) -> Result<Rendered> {
-        let kernel = row_kernel(&self.plan, self.precision());
-        kernel::render_into(&self.plan, kernel.as_ref(), obs, float)
+    /// it; [`Simulation::finish_written`] then writes the other outputs. Without `float`, the
+    /// same as [`Simulation::render`].
+    pub fn render_writing(
+        &self,
+        obs: &mut dyn Observer,
+        float: Option<&FloatRows>,
+    ) -> Result<Rendered> {
+        match float {
+            Some(f) => {
+                let kernel = row_kernel(&self.plan, self.precision());
+                kernel::render_into(&self.plan, kernel.as_ref(), obs, f)
+            }
+            None => self.render(obs),
+        }
     }
 
     /// Render at `precision` instead of `-precision` (double all the same for values the
@@ -372,35 +382,22 @@ impl Simulation {
     /// A large image's work runs on the worker threads (as many as the render had, see
     /// [`pool::get`]): with one, the outputs are written one after the other.
     pub fn finish(&self, r: &Rendered, say: &mut dyn FnMut(&str)) -> Result<Written> {
-        self.finish_with(r, None, say)
+        self.finish_written(r, None, say)
     }
 
     /// As [`Simulation::finish`] for a render by [`Simulation::render_writing`], whose float
-    /// image is already in `float`.
+    /// image is already in `float` when it is given.
     pub fn finish_written(
         &self,
         r: &Rendered,
-        float: FloatRows,
-        say: &mut dyn FnMut(&str),
-    ) -> Result<Written> {
-        self.finish_with(r, Some(float), say)
-    }
-
-    fn finish_with(
-        &self,
-        r: &Rendered,
-        written: Option<FloatRows>,
+        float: Option<FloatRows>,
         say: &mut dyn FnMut(&str),
     ) -> Result<Written> {
         let floatfile = &self.exp.opts.floatfile;
         let bytes = io::float::le_bytes(&r.image);
-        let written = std::sync::Mutex::new(written);
-        let float = || {
-            let w = written.lock().unwrap_or_else(|e| e.into_inner()).take();
-            match w {
-                Some(w) => w.placed.finish(),
-                None => io::stage(floatfile, &|w| w.write_all(&bytes)),
-            }
+        let float = move || match float {
+            Some(w) => w.placed.finish(),
+            None => io::stage(floatfile, &|w| w.write_all(&bytes)),
         };
         let p = if r.image.len() < THREADED_WRITES {
             let p = self.products_with(r, false, true)?;

@@ -246,18 +246,6 @@ fn merge(args: &[String]) -> nanobragg::Result<()> {
     Ok(())
 }
 
-/// The render, writing the float image's rows into `float` as they come when it is given.
-fn render(
-    sim: &Simulation,
-    obs: &mut dyn nanobragg::kernel::Observer,
-    float: Option<&nanobragg::FloatRows>,
-) -> nanobragg::Result<nanobragg::kernel::Rendered> {
-    match float {
-        Some(f) => sim.render_writing(obs, f),
-        None => sim.render(obs),
-    }
-}
-
 fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
     let t0 = std::time::Instant::now();
     // start the worker threads now: they come up while the command line and input files are
@@ -333,10 +321,10 @@ fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
                 w.abort(EXIT_ERROR as i32);
             }
         },
-        None => render(&sim, &mut console, float.as_ref()),
+        None => sim.render_writing(&mut console, float.as_ref()),
     };
     #[cfg(not(feature = "mpi"))]
-    let rendered = render(&sim, &mut console, float.as_ref());
+    let rendered = sim.render_writing(&mut console, float.as_ref());
     console.bar.finish();
     let rendered = rendered?;
     lap("render");
@@ -357,13 +345,9 @@ fn run_single(args: &[String], probing: bool) -> nanobragg::Result<()> {
             },
         );
     }
-    let mut say = |l: &str| {
+    let result = sim.finish_written(&rendered, float, &mut |l| {
         let _ = writeln!(out, "{l}");
-    };
-    let result = match float {
-        Some(float) => sim.finish_written(&rendered, float, &mut say),
-        None => sim.finish(&rendered, &mut say),
-    };
+    });
     let _ = out.flush();
     lap("outputs");
     let products = result?;
