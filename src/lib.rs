@@ -750,31 +750,11 @@ pub fn interp_warning(t: &kernel::InterpTrigger) -> String {
 /// Rendered pixels of `image` that are NaN or infinite (their count and the first, as fast,
 /// slow), and those below zero (the CLI's pixel warnings; [`Products`] carries them).
 pub fn unusual(plan: &RenderPlan, image: &[f32]) -> (usize, Option<[usize; 2]>, usize) {
-    const BLOCK: usize = 256;
-    let f = plan.fpixels.max(1);
-    let (mut first, mut nonfinite, mut negative) = (None, 0, 0);
-    for (b, block) in image.chunks(BLOCK).enumerate() {
-        // a branch-free test of the whole block first (it vectorises): usually every pixel
-        // is a finite value ≥ 0 (NaN fails both comparisons)
-        if block
-            .iter()
-            .fold(true, |ok, v| ok & (*v >= 0.0) & (*v <= f32::MAX))
-        {
-            continue;
-        }
-        for (j, v) in block.iter().enumerate() {
-            let i = b * BLOCK + j;
-            if !(v.is_finite() && *v >= 0.0) && plan.is_rendered(i % f, i / f) {
-                if v.is_finite() {
-                    negative += 1;
-                } else {
-                    first.get_or_insert([i % f, i / f]);
-                    nonfinite += 1;
-                }
-            }
-        }
-    }
-    (nonfinite, first, negative)
+    unusual_tuple(stats::unusual(plan, image))
+}
+
+fn unusual_tuple(u: stats::Unusual) -> (usize, Option<[usize; 2]>, usize) {
+    (u.nonfinite, u.first_nonfinite, u.negative)
 }
 
 /// The float image's file, written while the image is rendered (see
@@ -798,10 +778,7 @@ impl kernel::RowSink for FloatRows {
 
 /// [`unusual`] for a render: as its rows counted them, else from a search of the image.
 fn unusual_pixels(plan: &RenderPlan, r: &Rendered) -> (usize, Option<[usize; 2]>, usize) {
-    match r.unusual {
-        Some(u) => (u.nonfinite, u.first_nonfinite, u.negative),
-        None => unusual(plan, &r.image),
-    }
+    unusual_tuple(r.unusual.unwrap_or_else(|| stats::unusual(plan, &r.image)))
 }
 
 /// Writes an SMV image: the 512-byte header block, then the pixels.
@@ -1015,10 +992,12 @@ mod tests {
         image[3 * f..4 * f].fill(2.0);
         image[3 * f + 20] = -1.0;
         image[3 * f + 200] = -3.0;
-        // and one whose only odd pixels are NaN and infinite
+        // and one whose only odd pixels are NaN and infinite, and one with only an infinity
         image[4 * f..5 * f].fill(2.0);
         image[4 * f + 30] = f32::NAN;
         image[4 * f + 240] = f32::INFINITY;
+        image[2 * f..3 * f].fill(2.0);
+        image[2 * f + 50] = f32::INFINITY;
         let by_rows = |plan: &crate::RenderPlan, image: &[f32]| {
             let rows: Vec<_> = image
                 .chunks(plan.fpixels)

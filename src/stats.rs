@@ -328,17 +328,47 @@ fn unusual_in(
     (nonfinite, first, negative)
 }
 
+/// The unusual pixels of `image`, searched for row by row: a row's ROI pixels are first tested
+/// all at once (the test vectorises: usually every one is a finite value ≥ 0, and NaN fails
+/// both comparisons), and only a row that fails is searched pixel by pixel.
+pub fn unusual(plan: &RenderPlan, image: &[f32]) -> Unusual {
+    let (fr, sr) = roi_ranges(plan);
+    let f = plan.fpixels;
+    let mut u = Unusual::default();
+    for s in sr {
+        let vals = &image[s * f + fr.start..s * f + fr.end];
+        if vals
+            .iter()
+            .fold(true, |ok, v| ok & (*v >= 0.0) & (*v <= f32::MAX))
+        {
+            continue;
+        }
+        let mask = plan.mask.as_ref().map(|m| &m[s * f..(s + 1) * f]);
+        let keep = |i: usize| mask.is_none_or(|m| m[fr.start + i] != 0);
+        u.add_row(s, unusual_in(vals, keep, fr.start));
+    }
+    u
+}
+
 /// The unusual pixels of an image from its rows' [`RowStats`] (`rows[s]` for row s).
 pub fn unusual_of(rows: &[RowStats]) -> Unusual {
     let mut u = Unusual::default();
     for (s, r) in rows.iter().enumerate() {
-        u.nonfinite += r.nonfinite;
-        u.negative += r.negative;
-        if u.first_nonfinite.is_none() {
-            u.first_nonfinite = r.first_nonfinite.map(|f| [f, s]);
-        }
+        u.add_row(s, (r.nonfinite, r.first_nonfinite, r.negative));
     }
     u
+}
+
+impl Unusual {
+    /// Add row `s`'s NaN or infinite pixels (with the first one's fast index) and negative
+    /// ones; rows come in order.
+    fn add_row(&mut self, s: usize, (nonfinite, first, negative): (usize, Option<usize>, usize)) {
+        self.nonfinite += nonfinite;
+        self.negative += negative;
+        if self.first_nonfinite.is_none() {
+            self.first_nonfinite = first.map(|f| [f, s]);
+        }
+    }
 }
 
 /// The first index i with `vals[i] == x` and `keep(i)`: blocks of [`ACC`] values are compared
