@@ -12,9 +12,11 @@ import pytest
 
 import nanobragg
 
-# about a second each with the exact kernel (long enough for progress calls during it)
-LONG_A = "-default_F 100 -cell 100 100 100 90 90 90 -N 5 -detpixels 700 -oversample 3 -nonoise -nopgm"
-LONG_B = "-default_F 80 -cell 90 100 110 90 90 90 -N 4 -detpixels 600 -oversample 3 -nonoise -nopgm"
+# long enough with the exact kernel for several progress calls (one per 50 ms) during each:
+# 0.4-0.7 s on a 2-core Xeon VM in 2026-12 (-oversample 3 took 0.11 s there, and two renders'
+# two or three calls each did not always interleave)
+LONG_A = "-default_F 100 -cell 100 100 100 90 90 90 -N 5 -detpixels 700 -oversample 8 -nonoise -nopgm"
+LONG_B = "-default_F 80 -cell 90 100 110 90 90 90 -N 4 -detpixels 600 -oversample 8 -nonoise -nopgm"
 SHORT = "-default_F 100 -cell 100 100 100 90 90 90 -N 5 -detpixels 96 -mosaic 0.5 -mosaic_dom 5 -nonoise -nopgm"
 
 
