@@ -39,15 +39,30 @@ pub fn fmt_g_prec(x: f64, prec: usize) -> String {
     let p = if prec == 0 { 1 } else { prec };
     // The exponent X is the one %e would print at precision p-1 (after rounding).
     let e_form = format!("{:.*e}", p - 1, x);
-    let (_, exp) = e_form.split_once('e').expect("rust exponent format");
+    let (mant, exp) = e_form.split_once('e').expect("rust exponent format");
     let exp: i64 = exp.parse().expect("rust exponent digits");
     if (p as i64) > exp && exp >= -4 {
-        let digits = (p as i64 - 1 - exp) as usize;
-        strip_zeros(format!("{:.*}", digits, x))
+        // %f with p-1-X decimals rounds at the same decimal place as the %e form (at X's place
+        // less p-1; where the %e rounding carried into a new leading digit, the value rounds
+        // to that power of ten at either place), so its digits are the mantissa's
+        let (sign, digits) = match mant.strip_prefix('-') {
+            Some(m) => ("-", m.replace('.', "")),
+            None => ("", mant.replace('.', "")),
+        };
+        let f = if exp >= 0 {
+            let (int, frac) = digits.split_at(exp as usize + 1);
+            format!("{sign}{int}.{frac}")
+        } else {
+            format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        };
+        strip_zeros(f)
     } else {
-        let s = fmt_e(x, p - 1);
-        let (mant, rest) = s.split_once('e').expect("C exponent format");
-        format!("{}e{}", strip_zeros(mant.to_string()), rest)
+        format!(
+            "{}e{}{:02}",
+            strip_zeros(mant.to_string()),
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     }
 }
 
@@ -342,6 +357,49 @@ mod tests {
         assert_eq!(fmt_g_prec(0.97680000000000000, 15), "0.9768");
         assert_eq!(fmt_g_prec(9.768e-11, 15), "9.768e-11");
         assert_eq!(fmt_g_prec(1.0 / 3.0, 15), "0.333333333333333");
+    }
+
+    /// `%.{p}g` against the C library's own `snprintf`, over values of every magnitude the
+    /// exponent rule switches between, halfway cases and random bit patterns.
+    #[test]
+    fn g_format_matches_snprintf() {
+        let c_g = |x: f64, p: usize| {
+            let mut buf = [0u8; 64];
+            let fmt = std::ffi::CString::new(format!("%.{p}g")).unwrap();
+            // SAFETY: the buffer's length is passed; the format takes one double
+            let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr(), x) };
+            String::from_utf8(buf[..n as usize].to_vec()).unwrap()
+        };
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            2.5,
+            9.5,
+            99.5,
+            0.000_099_995,
+            999_999.5,
+            1e-5,
+            1e15,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = f64::from_bits(state);
+            if x.is_finite() {
+                values.push(x);
+            }
+            // values near the %e/%f switch and with few digits
+            let e = (state % 40) as i32 - 12;
+            values.push((state >> 40) as f64 / 1e4 * 10f64.powi(e));
+        }
+        for x in values {
+            for p in [0, 1, 2, 6, 12, 15, 17] {
+                assert_eq!(fmt_g_prec(x, p), c_g(x, p), "%.{p}g of {x:e}");
+            }
+        }
     }
 
     #[test]

@@ -369,15 +369,19 @@ pub fn sources(o: &Options, det: &Detector, bs: &BeamSampling) -> Result<Stage<S
     }
     st.lines
         .push(format!("  created a total of {} sources:", srcs.len()));
+    // a generated grid repeats each position and weight for every wavelength: a column's
+    // value is formatted again only when it changes (thousands of sources cost ~1 ms else)
+    let mut cols: [Option<(u64, String)>; 5] = Default::default();
     for s in &srcs {
-        st.lines.push(format!(
-            "{} {} {}   {} {}",
-            fmt_g(s.pos[0]),
-            fmt_g(s.pos[1]),
-            fmt_g(s.pos[2]),
-            fmt_g(s.weight),
-            fmt_g(s.lambda)
-        ));
+        let values = [s.pos[0], s.pos[1], s.pos[2], s.weight, s.lambda];
+        for (col, x) in cols.iter_mut().zip(values) {
+            if col.as_ref().is_none_or(|(bits, _)| *bits != x.to_bits()) {
+                *col = Some((x.to_bits(), fmt_g(x)));
+            }
+        }
+        let g = |i: usize| cols[i].as_ref().map_or("", |(_, t)| t.as_str());
+        st.lines
+            .push(format!("{} {} {}   {} {}", g(0), g(1), g(2), g(3), g(4)));
     }
     Ok(st.with(SourceSet {
         sources: srcs,
