@@ -1215,9 +1215,7 @@ fn render_vec_fast(
             let nsub = geos.len();
             let proj = &t.proj[si * per_group * nsub..(si + 1) * per_group * nsub];
             let args = (plan, t, steps, &subs[..], &[][..], f2_default, dref);
-            // (no resolution cut here: one group, every fresh step)
-            refs.fill(&t.cols, &frame.d, grid.is_some());
-            scaled = scaled + sum_proj_any(args, grid, proj, geos, refs);
+            scaled = scaled + sum_proj_any(args, grid, proj, geos, refs, &frame.d);
             continue;
         }
         let args = (plan, t, steps, &subs[..], &live[..], f2_default, dref);
@@ -1307,13 +1305,14 @@ fn sum_proj_any(
     grid: Option<&crate::hkl::HklGrid>,
     proj: &[[F32; 3]],
     geos: &[Geo],
-    refs: &Refs,
+    refs: &mut Refs,
+    d: &[f64; 3],
 ) -> DL {
     match (grid, args.1.sq3) {
-        (None, true) => sum_proj::<false, true>(args, grid, proj, geos, refs),
-        (None, false) => sum_proj::<false, false>(args, grid, proj, geos, refs),
-        (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos, refs),
-        (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos, refs),
+        (None, true) => sum_proj::<false, true>(args, grid, proj, geos, refs, d),
+        (None, false) => sum_proj::<false, false>(args, grid, proj, geos, refs, d),
+        (Some(_), true) => sum_proj::<true, true>(args, grid, proj, geos, refs, d),
+        (Some(_), false) => sum_proj::<true, false>(args, grid, proj, geos, refs, d),
     }
 }
 
@@ -1361,8 +1360,7 @@ fn render_vec_proj(
             (Some(_), false) => one_proj::<true, false>(&args, grid, &t.proj[0], &geos[0]),
         }
     } else {
-        refs.fill(&t.cols, &frame.d, grid.is_some());
-        sum_proj_any(args, grid, &t.proj, geos, refs)
+        sum_proj_any(args, grid, &t.proj, geos, refs, &frame.d)
     };
     let redo = if t.range_check {
         small_lanes(plan, t, scaled, 0)
@@ -1483,14 +1481,32 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
     grid: Option<&crate::hkl::HklGrid>,
     proj: &[[F32; 3]],
     geos: &[Geo],
-    refs: &Refs,
+    refs: &mut Refs,
+    d: &[f64; 3],
 ) -> DL {
-    let fast = sum_proj_g::<GRID, SQ3, false>(args, grid, proj, geos, refs);
-    if tiny_denominator(&fast) {
-        sum_proj_g::<GRID, SQ3, true>(args, grid, proj, geos, refs).0
-    } else {
-        fast.0
+    // the steps' reference indices a chunk at a time (see `Refs`); a chunk is a multiple of
+    // four steps, so the loops of `sum_proj_g` group the steps of every chunk as they would
+    // group the whole run, and the sums are the same bit for bit
+    let steps = args.2.len();
+    // (the projected paths sum every fresh step, the table `Refs::fill` reads)
+    debug_assert_eq!(steps, args.1.steps[1].len());
+    let mut fast = Sum::default();
+    for j0 in (0..steps).step_by(Refs::CHUNK) {
+        let end = (j0 + Refs::CHUNK).min(steps);
+        refs.fill(&args.1.cols, d, GRID, j0..end);
+        sum_proj_g::<GRID, SQ3, false>(&args, grid, proj, geos, refs, j0..end, &mut fast);
     }
+    let fast = fast.total();
+    if !tiny_denominator(&fast) {
+        return fast.0;
+    }
+    let mut guarded = Sum::default();
+    for j0 in (0..steps).step_by(Refs::CHUNK) {
+        let end = (j0 + Refs::CHUNK).min(steps);
+        refs.fill(&args.1.cols, d, GRID, j0..end);
+        sum_proj_g::<GRID, SQ3, true>(&args, grid, proj, geos, refs, j0..end, &mut guarded);
+    }
+    guarded.total().0
 }
 
 /// [`sum_proj`] for one step and one sub-pixel (one source, φ step and domain, no
@@ -1540,67 +1556,70 @@ fn term_proj<const GRID: bool, const SQ3: bool, const GUARD: bool>(
     term_x::<GRID, SQ3, GUARD>(args, grid, hi, &proj_x(fr, c, p, g))
 }
 
-/// [`sum_proj`] with the guarded gratings (`GUARD`) or the smallest |denominator| reported.
+/// [`sum_proj`]'s terms of the steps `range` (whose reference indices `refs` holds, the
+/// range's first step at 0) added to `sum`, with the guarded gratings (`GUARD`) or the
+/// smallest |denominator| reported.
 #[cfg_attr(not(debug_assertions), inline(always))]
 fn sum_proj_g<const GRID: bool, const SQ3: bool, const GUARD: bool>(
-    args: StepArgs,
+    args: &StepArgs,
     grid: Option<&crate::hkl::HklGrid>,
     proj: &[[F32; 3]],
     geos: &[Geo],
     refs: &Refs,
-) -> (DL, F32) {
-    let steps = args.2.len();
+    range: std::ops::Range<usize>,
+    sum: &mut Sum,
+) {
+    let (j0, end) = (range.start, range.end);
     let nsub = geos.len();
-    let mut sum = Sum::default();
     if nsub == 1 {
         let g = &geos[0];
         // with 32 vector registers (16 lanes) and default_F (no gathers), four steps' chains
         // in flight; the terms are added as two pairs, in the order of the two-step loop (the
         // same sums, bit for bit). perf_sources_256's one-thread render 68.7 -> 66.1 ms; with
         // a grid the mosaic case's was no faster (8.59 -> 8.66 ms).
-        let mut j = 0;
+        let mut j = j0;
         if LANES == 16 && !GRID {
-            while j + 4 <= steps {
+            while j + 4 <= end {
                 // (written out: closures are not compiled for `x16rt`'s target features)
-                let (r0, r1) = (refs.get::<GRID>(j), refs.get::<GRID>(j + 1));
-                let (r2, r3) = (refs.get::<GRID>(j + 2), refs.get::<GRID>(j + 3));
-                let t0 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r0, &proj[j], g);
-                let t1 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r1, &proj[j + 1], g);
-                let t2 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r2, &proj[j + 2], g);
-                let t3 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r3, &proj[j + 3], g);
+                let (r0, r1) = (refs.get::<GRID>(j - j0), refs.get::<GRID>(j + 1 - j0));
+                let (r2, r3) = (refs.get::<GRID>(j + 2 - j0), refs.get::<GRID>(j + 3 - j0));
+                let t0 = term_proj::<GRID, SQ3, GUARD>(args, grid, &r0, &proj[j], g);
+                let t1 = term_proj::<GRID, SQ3, GUARD>(args, grid, &r1, &proj[j + 1], g);
+                let t2 = term_proj::<GRID, SQ3, GUARD>(args, grid, &r2, &proj[j + 2], g);
+                let t3 = term_proj::<GRID, SQ3, GUARD>(args, grid, &r3, &proj[j + 3], g);
                 sum.add2_den([t0, t1]);
                 sum.add2_den([t2, t3]);
                 j += 4;
             }
         }
-        while j + 2 <= steps {
-            let (r0, r1) = (refs.get::<GRID>(j), refs.get::<GRID>(j + 1));
+        while j + 2 <= end {
+            let (r0, r1) = (refs.get::<GRID>(j - j0), refs.get::<GRID>(j + 1 - j0));
             sum.add2_den([
-                term_proj::<GRID, SQ3, GUARD>(&args, grid, &r0, &proj[j], g),
-                term_proj::<GRID, SQ3, GUARD>(&args, grid, &r1, &proj[j + 1], g),
+                term_proj::<GRID, SQ3, GUARD>(args, grid, &r0, &proj[j], g),
+                term_proj::<GRID, SQ3, GUARD>(args, grid, &r1, &proj[j + 1], g),
             ]);
             j += 2;
         }
-        if j < steps {
-            sum.add1_den(term_proj::<GRID, SQ3, GUARD>(&args, grid, &refs.get::<GRID>(j), &proj[j], g));
+        if j < end {
+            let r = refs.get::<GRID>(j - j0);
+            sum.add1_den(term_proj::<GRID, SQ3, GUARD>(args, grid, &r, &proj[j], g));
         }
     } else {
-        for j in 0..steps {
-            let r = refs.get::<GRID>(j);
+        for j in j0..end {
+            let r = refs.get::<GRID>(j - j0);
             let p = &proj[j * nsub..(j + 1) * nsub];
             let mut i = 0;
             while i + 1 < nsub {
-                let t0 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &p[i], &geos[i]);
-                let t1 = term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &p[i + 1], &geos[i + 1]);
+                let t0 = term_proj::<GRID, SQ3, GUARD>(args, grid, &r, &p[i], &geos[i]);
+                let t1 = term_proj::<GRID, SQ3, GUARD>(args, grid, &r, &p[i + 1], &geos[i + 1]);
                 sum.add2_den([t0, t1]);
                 i += 2;
             }
             if i < nsub {
-                sum.add1_den(term_proj::<GRID, SQ3, GUARD>(&args, grid, &r, &p[i], &geos[i]));
+                sum.add1_den(term_proj::<GRID, SQ3, GUARD>(args, grid, &r, &p[i], &geos[i]));
             }
         }
     }
-    sum.total()
 }
 
 /// A pixel vector's running sum: two f32 accumulators (two independent chains; four measured
@@ -2039,11 +2058,12 @@ impl StepCols {
     }
 }
 
-/// One vector's reference indices of every fresh step, as [`reference_c`] gives them (the
-/// same operations in the same order, on `LANES` steps at a time instead of one step's three
-/// axes): per axis k, `fr[k][j]`, `hi[k][j]` and `c[k][j]` for step j. Filled once per
-/// vector, so the step loops read broadcasts instead of forming them between their terms
-/// (perf_sources_256's one-thread run 64.7 -> 57.9 ms, the mosaic case's 12.2 -> 11.4 ms).
+/// One vector's reference indices of a chunk of fresh steps, as [`reference_c`] gives them
+/// (the same operations in the same order, on `LANES` steps at a time instead of one step's
+/// three axes): per axis k, `fr[k][j]`, `hi[k][j]` and `c[k][j]` for the chunk's step j.
+/// Filled once per vector and chunk, so the step loops read broadcasts instead of forming them
+/// between their terms (perf_sources_256's one-thread run 64.7 -> 57.9 ms, the mosaic case's
+/// 12.2 -> 11.4 ms).
 #[derive(Default)]
 struct Refs {
     fr: [Vec<f32>; 3],
@@ -2052,21 +2072,29 @@ struct Refs {
 }
 
 impl Refs {
-    /// The reference indices for the reference direction `d` (unit, f64); the integer parts
-    /// only when `with_hi` (structure-factor lookups).
-    fn fill(&mut self, cols: &StepCols, d: &[f64; 3], with_hi: bool) {
-        let n = cols.off[0].len();
+    /// Steps whose reference indices are held at once (a multiple of `LANES` and of four):
+    /// 12 KiB a thread, however many steps a run has.
+    const CHUNK: usize = 256;
+
+    /// The reference indices of `steps` (at most [`Refs::CHUNK`], from a multiple of it) for
+    /// the reference direction `d` (unit, f64); the integer parts only when `with_hi`
+    /// (structure-factor lookups).
+    fn fill(&mut self, cols: &StepCols, d: &[f64; 3], with_hi: bool, steps: std::ops::Range<usize>) {
+        debug_assert!(steps.start.is_multiple_of(Self::CHUNK) && steps.len() <= Self::CHUNK);
+        // (the tables are padded to whole vectors of steps)
+        let (j0, n) = (steps.start, steps.len().next_multiple_of(LANES));
         let dref = d.map(F64H::splat);
         for k in 0..3 {
             let (fr, hi, c) = (&mut self.fr[k], &mut self.hi[k], &mut self.c[k]);
             fr.resize(n, 0.0);
             c.resize(n, 0.0);
             hi.resize(if with_hi { n } else { 0 }, 0.0);
-            let ins = cols.a[0][k]
+            let part = j0..j0 + n;
+            let ins = cols.a[0][k][part.clone()]
                 .chunks_exact(LANES)
-                .zip(cols.a[1][k].chunks_exact(LANES))
-                .zip(cols.a[2][k].chunks_exact(LANES))
-                .zip(cols.off[k].chunks_exact(LANES));
+                .zip(cols.a[1][k][part.clone()].chunks_exact(LANES))
+                .zip(cols.a[2][k][part.clone()].chunks_exact(LANES))
+                .zip(cols.off[k][part].chunks_exact(LANES));
             let outs = fr.chunks_exact_mut(LANES).zip(c.chunks_exact_mut(LANES));
             for (i, ((((a0, a1), a2), off), (fr, c))) in ins.zip(outs).enumerate() {
                 let mut h = [F64H::splat(0.0); 2];
@@ -2090,8 +2118,8 @@ impl Refs {
         }
     }
 
-    /// Step j's reference index (see [`reference_c`]); the integer parts (filled only for
-    /// lookups) when `GRID`, else 0.
+    /// The reference index of the chunk's step j (see [`reference_c`]); the integer parts
+    /// (filled only for lookups) when `GRID`, else 0.
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn get<const GRID: bool>(&self, j: usize) -> ProjRef {
         (
@@ -2866,6 +2894,65 @@ mod tests {
                         assert_eq!(oa[l].to_bits(), ob[l].to_bits(), "{args}: s {s} f {}", f0 + l);
                     }
                     assert_eq!((a.redo, a.exit), (b.redo, b.exit), "{args}: s {s} f0 {f0}");
+                }
+            }
+        }
+    }
+
+    /// The reference indices computed a chunk of steps at a time ([`Refs::fill`]) are each
+    /// step's own ([`reference_c`]): bit for bit where both use the same multiply-add (the
+    /// default build; a build without FMA gives `wide`'s f64x4 separate roundings, so there the
+    /// 16-lane fractions may differ in the last bits), over 600 steps (three chunks, the last
+    /// one partial) and directions all over the sphere, with and without the integer parts.
+    #[test]
+    fn chunked_reference_indices_are_each_steps_own() {
+        let argv: Vec<&str> = "-default_F 100 -cell 70 80 90 85 95 105 -misset 10 5 3 -lambda 1 -N 5 -mosaic 1 -mosaic_dom 3 -dispersion 0.5 -dispsteps 200 -distance 100 -detpixels 16"
+            .split_whitespace()
+            .collect();
+        let sim = crate::Simulation::from_args(&argv).expect("setup");
+        let prep = Prepared::new(sim.plan());
+        let t = Tables::new(&prep);
+        let steps = &t.steps[1];
+        assert_eq!(steps.len(), 600);
+        let same_fma = cfg!(target_feature = "fma") || LANES == 8;
+        let mut refs = Refs::default();
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut unit = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let a = (rng % 10_000) as f64 / 10_000.0 * std::f64::consts::TAU;
+            let z = ((rng >> 20) % 10_000) as f64 / 5_000.0 - 1.0;
+            let r = (1.0 - z * z).sqrt();
+            [r * a.cos(), r * a.sin(), z]
+        };
+        for _ in 0..20 {
+            let d = unit();
+            let dref = d.map(f64x4::splat);
+            for with_hi in [true, false] {
+                for j0 in (0..steps.len()).step_by(Refs::CHUNK) {
+                    let end = (j0 + Refs::CHUNK).min(steps.len());
+                    refs.fill(&t.cols, &d, with_hi, j0..end);
+                    for j in j0..end {
+                        let (fr, hi, c) = reference_c(&steps[j], &dref);
+                        let (gfr, ghi, gc) = if with_hi {
+                            refs.get::<true>(j - j0)
+                        } else {
+                            refs.get::<false>(j - j0)
+                        };
+                        for k in 0..3 {
+                            let ctx = format!("step {j}, axis {k}, d {d:?}");
+                            if same_fma {
+                                assert_eq!(gfr[k].to_bits(), fr[k].to_bits(), "{ctx}");
+                                assert_eq!(gc[k].to_bits(), c[k].to_bits(), "{ctx}");
+                            } else {
+                                assert!((gfr[k] - fr[k]).abs() <= 1e-6, "{ctx}");
+                                assert!((gc[k] - c[k]).abs() <= 1e-6 * c[k].abs().max(1.0), "{ctx}");
+                            }
+                            let want = if with_hi { hi[k] } else { 0.0 };
+                            assert_eq!(ghi[k], want, "{ctx}");
+                        }
+                    }
                 }
             }
         }
