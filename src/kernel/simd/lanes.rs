@@ -2958,6 +2958,31 @@ mod tests {
         }
     }
 
+    /// The per-step tables (both spindle states' coefficients and their copy by component)
+    /// fit in what the memory check counts for a sampling ([`crate::memory::sampling_bytes`]).
+    #[test]
+    fn step_tables_fit_the_memory_checks_count() {
+        let argv: Vec<&str> = "-default_F 100 -cell 70 80 90 85 95 105 -lambda 1 -N 5 -mosaic 1 -mosaic_dom 7 -dispersion 0.5 -dispsteps 90 -phi 0 -osc 1 -phisteps 3 -distance 100 -detpixels 16"
+            .split_whitespace()
+            .collect();
+        let sim = crate::Simulation::from_args(&argv).expect("setup");
+        let prep = Prepared::new(sim.plan());
+        let plan = prep.plan;
+        let t = Tables::new(&prep);
+        let steps = t.steps[0].len() + t.steps[1].len();
+        assert_eq!(steps, 2 * 90 * 7 * 3);
+        let cols: usize = t.cols.a.iter().flatten().chain(&t.cols.off).map(|v| v.len() * 8).sum();
+        let used = (steps * std::mem::size_of::<Step>() + cols) as u128;
+        let counted = crate::memory::sampling_bytes(
+            plan.sources.len() as u128,
+            plan.phisteps as u128,
+            plan.domains() as u128,
+            plan.thicksteps as u128,
+        )
+        .expect("a count");
+        assert!(used <= counted, "{used} bytes of step tables, {counted} counted");
+    }
+
     /// The structure-factor lookups, padded ([`nearest`]) and unpadded ([`nearest_i32`], for
     /// grids of 2^24 entries or more), give each lane the grid's value inside the file's
     /// indices and default_F outside, for vectors wholly inside, wholly outside (no memory is
