@@ -1484,29 +1484,39 @@ fn sum_proj<const GRID: bool, const SQ3: bool>(
     refs: &mut Refs,
     d: &[f64; 3],
 ) -> DL {
-    // the steps' reference indices a chunk at a time (see `Refs`); a chunk is a multiple of
-    // four steps, so the loops of `sum_proj_g` group the steps of every chunk as they would
-    // group the whole run, and the sums are the same bit for bit
-    let steps = args.2.len();
     // (the projected paths sum every fresh step, the table `Refs::fill` reads)
-    debug_assert_eq!(steps, args.1.steps[1].len());
-    let mut fast = Sum::default();
+    debug_assert_eq!(args.2.len(), args.1.steps[1].len());
+    let fast = sum_proj_pass::<GRID, SQ3, false>(&args, grid, proj, geos, refs, d);
+    if tiny_denominator(&fast) {
+        sum_proj_pass::<GRID, SQ3, true>(&args, grid, proj, geos, refs, d).0
+    } else {
+        fast.0
+    }
+}
+
+/// One pass of [`sum_proj`] over every step, with the guarded gratings (`GUARD`) or the
+/// smallest |denominator| reported: the steps' reference indices for the reference direction
+/// `d` a chunk at a time (see [`Refs`]). A chunk is a multiple of four steps, so the loops of
+/// [`sum_proj_g`] group the steps of every chunk as they would group the whole run, and the
+/// sums are the same bit for bit.
+// (not forced inline: it calls `Refs::fill`, which has `x16rt`'s target features)
+#[inline]
+fn sum_proj_pass<const GRID: bool, const SQ3: bool, const GUARD: bool>(
+    args: &StepArgs,
+    grid: Option<&crate::hkl::HklGrid>,
+    proj: &[[F32; 3]],
+    geos: &[Geo],
+    refs: &mut Refs,
+    d: &[f64; 3],
+) -> (DL, F32) {
+    let steps = args.2.len();
+    let mut sum = Sum::default();
     for j0 in (0..steps).step_by(Refs::CHUNK) {
         let end = (j0 + Refs::CHUNK).min(steps);
         refs.fill(&args.1.cols, d, GRID, j0..end);
-        sum_proj_g::<GRID, SQ3, false>(&args, grid, proj, geos, refs, j0..end, &mut fast);
+        sum_proj_g::<GRID, SQ3, GUARD>(args, grid, proj, geos, refs, j0..end, &mut sum);
     }
-    let fast = fast.total();
-    if !tiny_denominator(&fast) {
-        return fast.0;
-    }
-    let mut guarded = Sum::default();
-    for j0 in (0..steps).step_by(Refs::CHUNK) {
-        let end = (j0 + Refs::CHUNK).min(steps);
-        refs.fill(&args.1.cols, d, GRID, j0..end);
-        sum_proj_g::<GRID, SQ3, true>(&args, grid, proj, geos, refs, j0..end, &mut guarded);
-    }
-    guarded.total().0
+    sum.total()
 }
 
 /// [`sum_proj`] for one step and one sub-pixel (one source, φ step and domain, no
@@ -2899,6 +2909,14 @@ mod tests {
         }
     }
 
+    /// A run's SIMD tables, with the run they belong to.
+    fn tables_for(args: &str) -> (crate::Simulation, Tables) {
+        let argv: Vec<&str> = args.split_whitespace().collect();
+        let sim = crate::Simulation::from_args(&argv).expect("setup");
+        let t = Tables::new(&Prepared::new(sim.plan()));
+        (sim, t)
+    }
+
     /// The reference indices computed a chunk of steps at a time ([`Refs::fill`]) are each
     /// step's own ([`reference_c`]): bit for bit where both use the same multiply-add (the
     /// default build; a build without FMA gives `wide`'s f64x4 separate roundings, so there the
@@ -2906,12 +2924,9 @@ mod tests {
     /// one partial) and directions all over the sphere, with and without the integer parts.
     #[test]
     fn chunked_reference_indices_are_each_steps_own() {
-        let argv: Vec<&str> = "-default_F 100 -cell 70 80 90 85 95 105 -misset 10 5 3 -lambda 1 -N 5 -mosaic 1 -mosaic_dom 3 -dispersion 0.5 -dispsteps 200 -distance 100 -detpixels 16"
-            .split_whitespace()
-            .collect();
-        let sim = crate::Simulation::from_args(&argv).expect("setup");
-        let prep = Prepared::new(sim.plan());
-        let t = Tables::new(&prep);
+        let (_, t) = tables_for(
+            "-default_F 100 -cell 70 80 90 85 95 105 -misset 10 5 3 -lambda 1 -N 5 -mosaic 1 -mosaic_dom 3 -dispersion 0.5 -dispsteps 200 -distance 100 -detpixels 16",
+        );
         let steps = &t.steps[1];
         assert_eq!(steps.len(), 600);
         let same_fma = cfg!(target_feature = "fma") || LANES == 8;
@@ -2962,13 +2977,10 @@ mod tests {
     /// fit in what the memory check counts for a sampling ([`crate::memory::sampling_bytes`]).
     #[test]
     fn step_tables_fit_the_memory_checks_count() {
-        let argv: Vec<&str> = "-default_F 100 -cell 70 80 90 85 95 105 -lambda 1 -N 5 -mosaic 1 -mosaic_dom 7 -dispersion 0.5 -dispsteps 90 -phi 0 -osc 1 -phisteps 3 -distance 100 -detpixels 16"
-            .split_whitespace()
-            .collect();
-        let sim = crate::Simulation::from_args(&argv).expect("setup");
-        let prep = Prepared::new(sim.plan());
-        let plan = prep.plan;
-        let t = Tables::new(&prep);
+        let (sim, t) = tables_for(
+            "-default_F 100 -cell 70 80 90 85 95 105 -lambda 1 -N 5 -mosaic 1 -mosaic_dom 7 -dispersion 0.5 -dispsteps 90 -phi 0 -osc 1 -phisteps 3 -distance 100 -detpixels 16",
+        );
+        let plan = sim.plan();
         let steps = t.steps[0].len() + t.steps[1].len();
         assert_eq!(steps, 2 * 90 * 7 * 3);
         let cols: usize = t.cols.a.iter().flatten().chain(&t.cols.off).map(|v| v.len() * 8).sum();
